@@ -1,0 +1,123 @@
+"""Moving DataFrames in and out of declared tables, fast on both warehouses.
+
+Writes go through the caller's open transaction (so Write-Audit-Publish can make a
+whole publication atomic) and count their own rows: ``to_sql``'s return value differs
+per driver (stack-notes.md). DuckDB takes the frame by reference (zero-copy scan);
+PostgreSQL takes it through ``COPY``. No table reflection anywhere: the declared
+``Table`` is the contract.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from pipeline.warehouse.tables import ALL_SCHEMAS, metadata
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for the warehouse URL; DuckDB files get their folder created."""
+    if url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:"):
+        from pathlib import Path
+
+        Path(url[len("duckdb:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    return sa.create_engine(url)
+
+
+def is_duckdb(conn: Connection | Engine) -> bool:
+    return conn.dialect.name == "duckdb"
+
+
+def quote(conn: Connection, table: sa.Table, schema: str | None = None) -> str:
+    prep = conn.dialect.identifier_preparer
+    sch = schema if schema is not None else table.schema
+    return (prep.quote_schema(sch) + "." if sch else "") + prep.quote(table.name)
+
+
+def ensure_schemas(conn: Connection, schemas: Iterable[str] = ALL_SCHEMAS) -> None:
+    prep = conn.dialect.identifier_preparer
+    for schema in schemas:
+        conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(schema)}"))
+
+
+def create_tables(conn: Connection, tables: Iterable[sa.Table] | None = None) -> None:
+    """Create declared tables that do not exist yet (idempotent)."""
+    ensure_schemas(conn)
+    metadata.create_all(conn, tables=list(tables) if tables is not None else None, checkfirst=True)
+
+
+def _conform(df: pd.DataFrame, table: sa.Table) -> pd.DataFrame:
+    """Exactly the table's columns, in order, with missing values as None."""
+    names = [c.name for c in table.columns]
+    extra = set(df.columns) - set(names)
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        raise KeyError(f"frame for {table.fullname} lacks columns {missing}")
+    del extra  # extra columns (e.g. person_id before publishing) are simply not written
+    out = df[names]
+    for col in table.columns:
+        if isinstance(col.type, sa.Boolean) and out[col.name].dtype != bool:
+            out = out.assign(**{col.name: out[col.name].astype("boolean")})
+    return out
+
+
+def _python_rows(df: pd.DataFrame) -> list[tuple]:
+    obj = df.astype(object).where(df.notna(), None)
+    return [tuple(v.item() if isinstance(v, np.generic) else v for v in row)
+            for row in obj.itertuples(index=False, name=None)]
+
+
+def write_frame(conn: Connection, table: sa.Table, df: pd.DataFrame, *, schema: str | None = None,
+                replace: bool = False) -> int:
+    """Insert ``df`` into ``table`` (optionally in another schema, e.g. a WAP schema);
+    ``replace`` deletes existing rows first, in the same transaction. Returns rows written."""
+    df = _conform(df, table)
+    target = quote(conn, table, schema)
+    cols = ", ".join(conn.dialect.identifier_preparer.quote(c.name) for c in table.columns)
+    if replace:
+        conn.execute(sa.text(f"DELETE FROM {target}"))
+    if df.empty:
+        return 0
+    if is_duckdb(conn):
+        duck = conn.connection.driver_connection
+        view = f"_frame_{uuid.uuid4().hex[:12]}"
+        duck.register(view, df)
+        try:
+            duck.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view}")
+        finally:
+            duck.unregister(view)
+    elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {target} ({cols}) FROM STDIN") as copy:
+            for row in _python_rows(df):
+                copy.write_row(row)
+    else:
+        names = [c.name for c in table.columns]
+        conn.execute(table.insert() if schema is None else sa.text(
+            f"INSERT INTO {target} ({cols}) VALUES ({', '.join(':' + n for n in names)})"),
+            [dict(zip(names, r)) for r in _python_rows(df)])
+    return len(df)
+
+
+def read_frame(conn: Connection, table: sa.Table, *, schema: str | None = None,
+               where: str | None = None) -> pd.DataFrame:
+    """All rows of a declared table as a frame with the declared columns."""
+    names = [c.name for c in table.columns]
+    cols = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
+    sql = f"SELECT {cols} FROM {quote(conn, table, schema)}" + (f" WHERE {where}" if where else "")
+    if is_duckdb(conn):
+        df = conn.connection.driver_connection.execute(sql).df()
+    else:
+        df = pd.read_sql_query(sa.text(sql), conn)
+    df = df.reindex(columns=names)
+    for col in table.columns:
+        if isinstance(col.type, (sa.Text, sa.String)):
+            df[col.name] = df[col.name].astype(object).where(df[col.name].notna(), None)
+        elif isinstance(col.type, sa.DateTime):
+            df[col.name] = pd.to_datetime(df[col.name]).astype("datetime64[ns]")
+    return df
