@@ -57,6 +57,23 @@ class MeasureRules(_Strict):
     run_length: int = Field(8, ge=2)
     wip_age_bands: list[tuple[int, int | None]]
 
+    @field_validator("wip_age_bands")
+    @classmethod
+    def _bands_cover_every_age(cls, v: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
+        """Every open journey must land in exactly one band: contiguous from 0, open-ended last."""
+        expected_lo = 0
+        for i, (lo, hi) in enumerate(v):
+            if lo != expected_lo:
+                raise ValueError(f"band {i} starts at {lo}; expected {expected_lo} (bands are contiguous from 0)")
+            if hi is None and i != len(v) - 1:
+                raise ValueError(f"band {i} has no upper bound but is not the last band")
+            if hi is not None and hi < lo:
+                raise ValueError(f"band {i} ends at {hi}, before it starts at {lo}")
+            expected_lo = hi + 1 if hi is not None else lo
+        if not v or v[-1][1] is not None:
+            raise ValueError("the last band must have no upper bound (null), so every age has a band")
+        return v
+
 
 class IdentityRules(_Strict):
     model_path: Path

@@ -272,6 +272,20 @@ processed_file = _table(
     _col("rows_read", Integer, "Rows read."),
 )
 
+source_load = _table(
+    "source_load", STAGING, "one row per input file of the latest staging of each source",
+    "What the last stage_source of each source read, for the build's pipeline_run_input rows. Restricted.",
+    _col("source", String(40), "Source.", pk=True),
+    _col("file", String(400), "File path relative to the landing folder.", pk=True),
+    _col("sha256", String(64), "SHA-256 of the bytes."),
+    _col("delivery", String(12), "new, corrected or duplicate."),
+    _col("rows_read", Integer, "Rows read."),
+    _col("rows_staged", Integer, "Rows that passed into staging."),
+    _col("rows_quarantined", Integer, "Rows quarantined."),
+    _col("run_date", Date, "Run date the source was staged for."),
+    _col("staged_at", TS, "When it was staged, UTC."),
+)
+
 quarantine = _table(
     "quarantine", QUARANTINE, "one row per rejected row and reason",
     "Rows that broke the input contract or a row-level expectation. Restricted: values may be personal.",

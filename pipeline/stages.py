@@ -1,0 +1,303 @@
+"""The thin shell around the pure stages: read the warehouse, call the core, write back.
+
+The CLI, the Airflow tasks and the tests all call these functions, so a night's run
+behaves the same wherever it is started. Each function takes a run date (the
+partition key) and resolves the as-of time, config and engine once, up front.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import secrets as _secrets
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from pipeline import __version__
+from pipeline.clock import as_of_for
+from pipeline.config import SOURCES, Config, load_config, read_secret
+from pipeline.errors import PipelineError
+from pipeline.redact import redact, redact_url
+from pipeline.warehouse import io
+from pipeline.warehouse import tables as t
+
+log = logging.getLogger("pipeline")
+
+# Source systems as the orchestration sees them: the CRM delivers two extracts.
+SYSTEM_SOURCES: dict[str, tuple[str, ...]] = {
+    "crm": ("crm_cases", "crm_case_events"),
+    "telephony": ("call_logs",),
+    "works": ("works_orders",),
+}
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunContext:
+    """Everything a stage needs, resolved once per call."""
+
+    config: Config
+    run_date: dt.date
+    engine: Engine
+    run_id: str = field(default_factory=lambda: new_run_id())
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return as_of_for(self.run_date, self.config.timezone)
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + _secrets.token_hex(3)
+
+
+def parse_run_date(run_date: str | dt.date) -> dt.date:
+    if isinstance(run_date, dt.date):
+        return run_date
+    try:
+        return dt.date.fromisoformat(str(run_date)[:10])
+    except ValueError:
+        raise PipelineError(f"run date must be YYYY-MM-DD, got {run_date!r}") from None
+
+
+def make_context(run_date: str | dt.date, *, config_file: str | Path | None = None,
+                 config: Config | None = None, warehouse_url: str | None = None,
+                 landing_dir: str | Path | None = None) -> RunContext:
+    cfg = config or load_config(config_file)
+    overrides = {k: v for k, v in (("warehouse_url", warehouse_url), ("landing_dir", landing_dir)) if v}
+    if overrides:
+        cfg = cfg.model_copy(update={k: (Path(v) if k == "landing_dir" else v) for k, v in overrides.items()})
+    engine = io.create_engine(cfg.warehouse_url)
+    with engine.begin() as conn:
+        io.create_tables(conn)
+    return RunContext(config=cfg, run_date=parse_run_date(run_date), engine=engine)
+
+
+def code_version() -> str:
+    """Package version and, when run from a checkout, the git commit."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str, progress: Progress | None) -> Iterator[None]:
+    if progress:
+        progress(stage)
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round(time.perf_counter() - start, 3)
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Path | None = None,
+                 ctx: RunContext | None = None) -> dict:
+    """Ingest, validate and stage one source extract (replacing its staging table)."""
+    from pipeline.ingest.extract import ingest_source
+    from pipeline.ingest.mapping import load_mapping
+    from pipeline.validation.runner import validate_source
+
+    if source not in SOURCES:
+        raise PipelineError(f"unknown source {source!r}; expected one of {list(SOURCES)}")
+    ctx = ctx or make_context(run_date, config_file=config_file)
+    cfg = ctx.config
+    with ctx.engine.connect() as conn:
+        seen = io.read_frame(conn, t.processed_file, where=f"source = '{source}'")
+    result = ingest_source(source, Path(cfg.landing_dir) / source, load_mapping(cfg.mappings[source]),
+                           queue_service=cfg.journeys.queue_service, tz=cfg.timezone, seen=seen,
+                           until=ctx.run_date)
+    checked = validate_source(source, result.staged, cfg.validation, ctx.as_of, ctx.run_id)
+    quarantine = pd.concat([result.quarantine, checked.quarantine], ignore_index=True)
+    quarantine["run_id"] = ctx.run_id
+    inputs = _inputs_with_validation(result.inputs, checked.quarantine)
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    with ctx.engine.begin() as conn:
+        io.write_frame(conn, t.staging_tables[source], checked.clean, replace=True)
+        conn.exec_driver_sql(f"DELETE FROM quarantine.quarantine WHERE source = '{source}'")
+        io.write_frame(conn, t.quarantine, quarantine)
+        conn.exec_driver_sql(f"DELETE FROM staging.source_load WHERE source = '{source}'")
+        io.write_frame(conn, t.source_load, inputs.assign(run_date=ctx.run_date, staged_at=now))
+        new_files = inputs.merge(seen[["file", "sha256"]], how="left", on=["file", "sha256"], indicator=True)
+        new_files = new_files[new_files["_merge"] == "left_only"]
+        io.write_frame(conn, t.processed_file, new_files.assign(first_run_id=ctx.run_id))
+    summary = {
+        "source": source, "run_date": ctx.run_date.isoformat(), "files": int(len(inputs)),
+        "rows_read": int(inputs["rows_read"].sum()), "rows_staged": int(len(checked.clean)),
+        "rows_quarantined": int(len(quarantine)), "report": result.report,
+    }
+    log.info("staged %s: %s", source, {k: v for k, v in summary.items() if k != "report"})
+    return summary
+
+
+def _inputs_with_validation(inputs: pd.DataFrame, validation_quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Move rows the source suite rejected from 'staged' to 'quarantined' per file."""
+    if validation_quarantine.empty:
+        return inputs
+    per_file = (validation_quarantine.drop_duplicates(["file", "line"]).groupby("file").size()
+                .rename("extra"))
+    out = inputs.merge(per_file, how="left", left_on="file", right_index=True)
+    out["extra"] = out["extra"].fillna(0).astype(int)
+    out["rows_staged"] -= out["extra"]
+    out["rows_quarantined"] += out["extra"]
+    return out.drop(columns="extra")
+
+
+def sources_landed(run_date: str | dt.date, *, config_file: str | Path | None = None,
+                   config: Config | None = None) -> dict[str, bool]:
+    """Whether each source has a landing file for the run date (for the deadline)."""
+    cfg = config or load_config(config_file)
+    day = parse_run_date(run_date).isoformat()
+    return {s: any(p.name.startswith(day) for p in (Path(cfg.landing_dir) / s).glob("*"))
+            for s in SOURCES}
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
+          missing_sources: Sequence[str] = (), ctx: RunContext | None = None,
+          progress: Progress | None = None, timings: dict[str, float] | None = None) -> dict:
+    """Identity → journeys → measures → validate → publish (Write-Audit-Publish)."""
+    from pipeline.identity.resolve import PreviousIdentity, resolve_identity
+    from pipeline.transforms.journeys import assemble_journeys
+    from pipeline.transforms.measures import build_measures
+    from pipeline.validation.runner import render_data_docs, validate_outputs
+    from pipeline.warehouse.publish import publish
+
+    ctx = ctx or make_context(run_date, config_file=config_file)
+    cfg = ctx.config
+    timings = {} if timings is None else timings
+    started = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    run_row = {
+        "run_id": ctx.run_id, "as_of": ctx.as_of, "started_at": started, "ended_at": None,
+        "status": "running", "mode": "full", "code_version": code_version(),
+        "missing_sources": ",".join(missing_sources),
+    }
+    validation_rows: list[dict] = []
+    secret_values: list[str] = []
+    try:
+        secret = read_secret(cfg.identity.hmac_secret_env, cfg.identity.hmac_secret_conn_id)
+        secret_values.append(secret)
+        with _timed(timings, "read staging", progress), ctx.engine.connect() as conn:
+            staged = {s: io.read_frame(conn, t.staging_tables[s]) for s in SOURCES}
+            previous = PreviousIdentity(person_record=io.read_frame(conn, t.person_record),
+                                        person=io.read_frame(conn, t.person))
+            inputs = io.read_frame(conn, t.source_load)
+        with _timed(timings, "identity", progress):
+            ident = resolve_identity(staged["crm_cases"], staged["call_logs"], previous, cfg.identity,
+                                     cfg.journeys, secret, ctx.run_id)
+        with _timed(timings, "journeys", progress):
+            jr = assemble_journeys(staged["crm_cases"], staged["crm_case_events"], staged["call_logs"],
+                                   staged["works_orders"], ident.person_record, ident.call_attribution,
+                                   cfg.journeys, ctx.as_of)
+            journey = jr.journey.merge(ident.person[["person_id", "person_key"]], how="left", on="person_id")
+        with _timed(timings, "measures", progress):
+            measures = build_measures(journey, jr.journey_event, cfg.measures, ctx.as_of, cfg.timezone)
+        outputs = {"journey": journey, "journey_event": jr.journey_event, **measures}
+        with _timed(timings, "validate", progress):
+            validation_rows = validate_outputs(outputs, cfg.validation, cfg.measures.small_number_threshold,
+                                               ctx.run_id)
+        run_row.update(_input_summary(inputs, ctx.run_id))
+        run_row["validation_outcome"] = _outcome(validation_rows)
+        run_row["data_docs_path"] = str(render_data_docs(validation_rows, _docs_dir(cfg, ctx.run_id)))
+        run_row["status"] = "incomplete" if missing_sources else "succeeded"
+        with _timed(timings, "publish", progress):
+            run_row["timings"] = json.dumps(timings)
+            hashes = publish(ctx.engine, outputs, run_row=run_row, inputs=_run_inputs(inputs, ctx.run_id),
+                             validation=validation_rows, restricted={
+                                 "person_record": ident.person_record, "person": ident.person,
+                                 "call_attribution": ident.call_attribution,
+                                 "identity_audit": ident.identity_audit})
+    except Exception as exc:
+        validation_rows = getattr(exc, "results", validation_rows)
+        _record_failure(ctx, run_row, exc, validation_rows, timings, secret_values)
+        raise
+    return {
+        "run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(), "as_of": str(ctx.as_of),
+        "status": run_row["status"], "journeys": int(len(journey)), "events": int(len(jr.journey_event)),
+        "people": int(len(ident.person)), "proactive_works_orders": int(jr.proactive_works_orders),
+        "validation_outcome": run_row["validation_outcome"], "data_docs_path": run_row["data_docs_path"],
+        "table_hashes": hashes, "timings": timings, "identity_report": ident.report,
+        "journeys_report": jr.report, "rows_quarantined": run_row.get("rows_quarantined", 0),
+    }
+
+
+def _docs_dir(cfg: Config, run_id: str) -> Path:
+    base = cfg.validation.data_docs_dir
+    if base is None:
+        url = cfg.warehouse_url
+        base = (Path(url[len("duckdb:///"):]).parent if url.startswith("duckdb:///") else Path("gx_docs"))
+        base = base / "data_docs"
+    return Path(base) / run_id
+
+
+def _outcome(rows: list[dict]) -> str:
+    if any(not r["success"] and r["critical"] for r in rows):
+        return "failed"
+    return "warned" if any(not r["success"] for r in rows) else "passed"
+
+
+def _run_inputs(inputs: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    return inputs.assign(run_id=run_id)[[c.name for c in t.pipeline_run_input.columns]]
+
+
+def _input_summary(inputs: pd.DataFrame, run_id: str) -> dict:
+    cols = ["source", "file", "sha256", "delivery", "rows_read", "rows_staged", "rows_quarantined"]
+    records = inputs[cols].sort_values(["source", "file"]).to_dict("records")
+    return {
+        "inputs": json.dumps(records, default=int),
+        "rows_read": int(inputs["rows_read"].sum()) if len(inputs) else 0,
+        "rows_quarantined": int(inputs["rows_quarantined"].sum()) if len(inputs) else 0,
+    }
+
+
+def _record_failure(ctx: RunContext, run_row: dict, exc: BaseException, validation_rows: list[dict],
+                    timings: dict[str, float], secret_values: list[str]) -> None:
+    """A failed run is logged in pipeline_run (nothing else published changes)."""
+    run_row.update(status="failed", ended_at=pd.Timestamp.now(tz="UTC").tz_localize(None),
+                   timings=json.dumps(timings),
+                   error=redact(redact_url(f"{type(exc).__name__}: {exc}"), secret_values)[:2000])
+    run_row.setdefault("validation_outcome", _outcome(validation_rows) if validation_rows else None)
+    row = pd.DataFrame([{c.name: run_row.get(c.name) for c in t.pipeline_run.columns}])
+    try:
+        with ctx.engine.begin() as conn:
+            io.write_frame(conn, t.pipeline_run, row)
+            if validation_rows:
+                io.write_frame(conn, t.validation_result, pd.DataFrame(validation_rows))
+    except Exception:  # the original error matters more than the log row
+        log.exception("could not record the failed run %s", ctx.run_id)
+
+
+# --------------------------------------------------------------------------- whole run
+
+
+def run_pipeline(run_date: str | dt.date, *, config_file: str | Path | None = None,
+                 warehouse_url: str | None = None, landing_dir: str | Path | None = None,
+                 progress: Progress | None = None) -> dict:
+    """Stage every source, then build: one night's run in-process."""
+    ctx = make_context(run_date, config_file=config_file, warehouse_url=warehouse_url,
+                       landing_dir=landing_dir)
+    timings: dict[str, float] = {}
+    staged = {}
+    for source in SOURCES:
+        with _timed(timings, f"ingest {source}", progress):
+            staged[source] = stage_source(source, ctx.run_date, ctx=ctx)
+    summary = build(ctx.run_date, ctx=ctx, progress=progress, timings=timings)
+    summary["sources"] = staged
+    return summary
