@@ -75,6 +75,10 @@ def _run_date(as_of: Optional[str]) -> dt.date:
 def _logging(quiet: bool) -> None:
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Libraries that set their own loggers to INFO: keep only their warnings.
+    noisy = ("great_expectations", "splink", "airflow")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(lambda r: r.levelno >= logging.WARNING or not r.name.startswith(noisy))
 
 
 @app.command()
@@ -82,7 +86,7 @@ def generate(out_dir: Path = typer.Option(..., "--out", help="Folder for landing
              people: int = typer.Option(2000, help="Simulated people."),
              days: int = typer.Option(120, help="Days of activity."),
              seed: int = typer.Option(42, help="Random seed (same seed, same bytes)."),
-             end: Optional[str] = typer.Option(None, help="Last day YYYY-MM-DD (default fixed: 2026-11-26)."),
+             end: Optional[str] = typer.Option(None, help="Last day YYYY-MM-DD (default fixed, 2026-11-20, so runs reproduce)."),
              quiet: bool = QuietOpt) -> None:
     """Write a synthetic council's extracts and their ground truth."""
     from pipeline.generate.council import generate_council
@@ -250,13 +254,16 @@ def export(fmt: str = typer.Option(..., "--format", help="xes or ocel2 (.json or
            out_file: Path = typer.Option(..., "--out"), warehouse: Optional[str] = WarehouseOpt,
            config: Optional[Path] = ConfigOpt) -> None:
     """Export the published journeys as a process-mining event log."""
-    from pipeline.export import export_log
+    from pipeline.export import export_log, ocel_format_for
 
-    if fmt == "ocel2":
-        fmt = "ocel2-sqlite" if out_file.suffix in (".sqlite", ".db") else "ocel2-json"
-    if fmt not in ("xes", "ocel2-json", "ocel2-sqlite"):
+    if fmt not in ("xes", "ocel2"):
         raise typer.BadParameter("--format must be xes or ocel2")
     with _errors():
+        if fmt == "ocel2":
+            try:
+                fmt = ocel_format_for(out_file)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc)) from None
         cfg = load_config(config, **({"warehouse_url": warehouse} if warehouse else {}))
         path = export_log(cfg.warehouse_url, fmt, out_file)
     out.print(f"export: {path}")

@@ -99,11 +99,15 @@ class HealthRules(_Strict):
 
 
 class OrchestrationRules(_Strict):
-    source_deadline: str = "06:00"
+    source_deadline: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     schedule_cron: str = "30 2 * * *"
-    retries: int = 2
-    retry_delay_minutes: int = 5
+    retries: int = Field(2, ge=0)
+    retry_delay_minutes: float = Field(5, gt=0)
+    max_retry_delay_minutes: float = Field(60, gt=0)
     webhook_conn_id: str = "journeys_webhook"
+    owner: str = "council-journeys"
+    poke_interval_seconds: float = Field(30, gt=0)
+    settle_seconds: float = Field(60, ge=0)
 
 
 class Config(_Strict):

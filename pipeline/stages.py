@@ -25,7 +25,6 @@ from pipeline import __version__
 from pipeline.clock import as_of_for
 from pipeline.config import SOURCES, Config, load_config, read_secret
 from pipeline.errors import PipelineError
-from pipeline.redact import redact, redact_url
 from pipeline.warehouse import io
 from pipeline.warehouse import tables as t
 
@@ -49,6 +48,7 @@ class RunContext:
     run_date: dt.date
     engine: Engine
     run_id: str = field(default_factory=lambda: new_run_id())
+    started_at: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC").tz_localize(None))
 
     @property
     def as_of(self) -> pd.Timestamp:
@@ -111,7 +111,7 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
     """Ingest, validate and stage one source extract (replacing its staging table)."""
     from pipeline.ingest.extract import ingest_source
     from pipeline.ingest.mapping import load_mapping
-    from pipeline.validation.runner import validate_source
+    from pipeline.validation.validate import validate_source
 
     if source not in SOURCES:
         raise PipelineError(f"unknown source {source!r}; expected one of {list(SOURCES)}")
@@ -119,9 +119,8 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
     cfg = ctx.config
     with ctx.engine.connect() as conn:
         seen = io.read_frame(conn, t.processed_file, where=f"source = '{source}'")
-    result = ingest_source(source, Path(cfg.landing_dir) / source, load_mapping(cfg.mappings[source]),
-                           queue_service=cfg.journeys.queue_service, tz=cfg.timezone, seen=seen,
-                           until=ctx.run_date)
+    result = ingest_source(source, Path(cfg.landing_dir), load_mapping(cfg.mappings[source]),
+                           queue_service=cfg.journeys.queue_service, tz=cfg.timezone, until=ctx.run_date)
     checked = validate_source(source, result.staged, cfg.validation, ctx.as_of, ctx.run_id)
     quarantine = pd.concat([result.quarantine, checked.quarantine], ignore_index=True)
     quarantine["run_id"] = ctx.run_id
@@ -131,6 +130,8 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
         io.write_frame(conn, t.staging_tables[source], checked.clean, replace=True)
         conn.exec_driver_sql(f"DELETE FROM quarantine.quarantine WHERE source = '{source}'")
         io.write_frame(conn, t.quarantine, quarantine)
+        conn.exec_driver_sql(f"DELETE FROM staging.source_validation WHERE source = '{source}'")
+        io.write_frame(conn, t.source_validation, pd.DataFrame(checked.results).assign(source=source))
         conn.exec_driver_sql(f"DELETE FROM staging.source_load WHERE source = '{source}'")
         io.write_frame(conn, t.source_load, inputs.assign(run_date=ctx.run_date, staged_at=now))
         new_files = inputs.merge(seen[["file", "sha256"]], how="left", on=["file", "sha256"], indicator=True)
@@ -177,18 +178,12 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
     from pipeline.identity.resolve import PreviousIdentity, resolve_identity
     from pipeline.transforms.journeys import assemble_journeys
     from pipeline.transforms.measures import build_measures
-    from pipeline.validation.runner import render_data_docs, validate_outputs
     from pipeline.warehouse.publish import publish
 
     ctx = ctx or make_context(run_date, config_file=config_file)
     cfg = ctx.config
     timings = {} if timings is None else timings
-    started = pd.Timestamp.now(tz="UTC").tz_localize(None)
-    run_row = {
-        "run_id": ctx.run_id, "as_of": ctx.as_of, "started_at": started, "ended_at": None,
-        "status": "running", "mode": "full", "code_version": code_version(),
-        "missing_sources": ",".join(missing_sources),
-    }
+    run_row = _new_run_row(ctx, missing_sources)
     validation_rows: list[dict] = []
     secret_values: list[str] = []
     try:
@@ -199,6 +194,7 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
             previous = PreviousIdentity(person_record=io.read_frame(conn, t.person_record),
                                         person=io.read_frame(conn, t.person))
             inputs = io.read_frame(conn, t.source_load)
+            validation_rows = _source_validation_rows(io.read_frame(conn, t.source_validation), ctx.run_id)
         with _timed(timings, "identity", progress):
             ident = resolve_identity(staged["crm_cases"], staged["call_logs"], previous, cfg.identity,
                                      cfg.journeys, secret, ctx.run_id)
@@ -210,22 +206,21 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
         with _timed(timings, "measures", progress):
             measures = build_measures(journey, jr.journey_event, cfg.measures, ctx.as_of, cfg.timezone)
         outputs = {"journey": journey, "journey_event": jr.journey_event, **measures}
-        with _timed(timings, "validate", progress):
-            validation_rows = validate_outputs(outputs, cfg.validation, cfg.measures.small_number_threshold,
-                                               ctx.run_id)
-        run_row.update(_input_summary(inputs, ctx.run_id))
-        run_row["validation_outcome"] = _outcome(validation_rows)
-        run_row["data_docs_path"] = str(render_data_docs(validation_rows, _docs_dir(cfg, ctx.run_id)))
+        run_row.update(_input_summary(inputs))
         run_row["status"] = "incomplete" if missing_sources else "succeeded"
-        with _timed(timings, "publish", progress):
+        with _timed(timings, "validate and publish", progress):
             run_row["timings"] = json.dumps(timings)
-            hashes = publish(ctx.engine, outputs, run_row=run_row, inputs=_run_inputs(inputs, ctx.run_id),
-                             validation=validation_rows, restricted={
-                                 "person_record": ident.person_record, "person": ident.person,
-                                 "call_attribution": ident.call_attribution,
-                                 "identity_audit": ident.identity_audit})
+            run_row["ended_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
+            audit = _auditor(cfg, ctx.run_id, run_row, validation_rows)
+            hashes = publish(ctx.engine, {**outputs, "pipeline_run_input": _run_inputs(inputs, ctx.run_id),
+                                          "validation_result": pd.DataFrame(validation_rows)},
+                             audit, run_row, secrets=secret_values)
+        with _timed(timings, "identity map", progress), ctx.engine.begin() as conn:
+            for name in ("person_record", "person", "call_attribution"):
+                io.write_frame(conn, t.metadata.tables[f"identity.{name}"], getattr(ident, name), replace=True)
+            io.write_frame(conn, t.identity_audit, ident.identity_audit)
     except Exception as exc:
-        validation_rows = getattr(exc, "results", validation_rows)
+        validation_rows = getattr(exc, "results", None) or validation_rows
         _record_failure(ctx, run_row, exc, validation_rows, timings, secret_values)
         raise
     return {
@@ -235,6 +230,35 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
         "validation_outcome": run_row["validation_outcome"], "data_docs_path": run_row["data_docs_path"],
         "table_hashes": hashes, "timings": timings, "identity_report": ident.report,
         "journeys_report": jr.report, "rows_quarantined": run_row.get("rows_quarantined", 0),
+    }
+
+
+def _auditor(cfg: Config, run_id: str, run_row: dict, source_rows: list[dict]) -> Callable:
+    """The 'audit' of Write-Audit-Publish: the output suites on the frames as read back
+    from the run's WAP schema. It fills in the run row's outcome and Data Docs path."""
+    from pipeline.validation.data_docs import render_data_docs
+    from pipeline.validation.validate import validate_outputs
+
+    def audit(staged: dict[str, pd.DataFrame]) -> list[dict]:
+        rows = validate_outputs(staged, cfg.validation, cfg.measures.small_number_threshold, run_id)
+        run_row["validation_outcome"] = _outcome(source_rows + rows)
+        run_row["data_docs_path"] = str(render_data_docs(source_rows + rows, _docs_dir(cfg, run_id),
+                                                         expectations_dir=cfg.validation.expectations_dir))
+        return rows
+
+    return audit
+
+
+def _source_validation_rows(frame: pd.DataFrame, run_id: str) -> list[dict]:
+    """The source suites' results of the staging this build reads, under this run."""
+    return frame.drop(columns="source").assign(run_id=run_id).to_dict("records")
+
+
+def _new_run_row(ctx: RunContext, missing_sources: Sequence[str] = ()) -> dict:
+    return {
+        "run_id": ctx.run_id, "as_of": ctx.as_of, "started_at": ctx.started_at, "ended_at": None,
+        "status": "running", "mode": "full", "code_version": code_version(),
+        "missing_sources": ",".join(missing_sources),
     }
 
 
@@ -257,7 +281,7 @@ def _run_inputs(inputs: pd.DataFrame, run_id: str) -> pd.DataFrame:
     return inputs.assign(run_id=run_id)[[c.name for c in t.pipeline_run_input.columns]]
 
 
-def _input_summary(inputs: pd.DataFrame, run_id: str) -> dict:
+def _input_summary(inputs: pd.DataFrame) -> dict:
     cols = ["source", "file", "sha256", "delivery", "rows_read", "rows_staged", "rows_quarantined"]
     records = inputs[cols].sort_values(["source", "file"]).to_dict("records")
     return {
@@ -269,17 +293,14 @@ def _input_summary(inputs: pd.DataFrame, run_id: str) -> dict:
 
 def _record_failure(ctx: RunContext, run_row: dict, exc: BaseException, validation_rows: list[dict],
                     timings: dict[str, float], secret_values: list[str]) -> None:
-    """A failed run is logged in pipeline_run (nothing else published changes)."""
+    """A failed run is logged in pipeline_run; nothing else published changes."""
+    from pipeline.warehouse.publish import record_run
+
     run_row.update(status="failed", ended_at=pd.Timestamp.now(tz="UTC").tz_localize(None),
-                   timings=json.dumps(timings),
-                   error=redact(redact_url(f"{type(exc).__name__}: {exc}"), secret_values)[:2000])
+                   timings=json.dumps(timings), error=f"{type(exc).__name__}: {exc}"[:2000])
     run_row.setdefault("validation_outcome", _outcome(validation_rows) if validation_rows else None)
-    row = pd.DataFrame([{c.name: run_row.get(c.name) for c in t.pipeline_run.columns}])
     try:
-        with ctx.engine.begin() as conn:
-            io.write_frame(conn, t.pipeline_run, row)
-            if validation_rows:
-                io.write_frame(conn, t.validation_result, pd.DataFrame(validation_rows))
+        record_run(ctx.engine, run_row, validation_rows=validation_rows, secrets=secret_values)
     except Exception:  # the original error matters more than the log row
         log.exception("could not record the failed run %s", ctx.run_id)
 
@@ -295,9 +316,13 @@ def run_pipeline(run_date: str | dt.date, *, config_file: str | Path | None = No
                        landing_dir=landing_dir)
     timings: dict[str, float] = {}
     staged = {}
-    for source in SOURCES:
-        with _timed(timings, f"ingest {source}", progress):
-            staged[source] = stage_source(source, ctx.run_date, ctx=ctx)
+    try:
+        for source in SOURCES:
+            with _timed(timings, f"ingest {source}", progress):
+                staged[source] = stage_source(source, ctx.run_date, ctx=ctx)
+    except Exception as exc:
+        _record_failure(ctx, _new_run_row(ctx), exc, [], timings, [])
+        raise
     summary = build(ctx.run_date, ctx=ctx, progress=progress, timings=timings)
     summary["sources"] = staged
     return summary

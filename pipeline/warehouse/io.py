@@ -63,6 +63,12 @@ def _conform(df: pd.DataFrame, table: sa.Table) -> pd.DataFrame:
     for col in table.columns:
         if isinstance(col.type, sa.Boolean) and out[col.name].dtype != bool:
             out = out.assign(**{col.name: out[col.name].astype("boolean")})
+        elif isinstance(col.type, sa.Integer) and pd.api.types.is_float_dtype(out[col.name].dtype):
+            # NULLs turn integer columns into floats in pandas; COPY would write "3.0".
+            try:
+                out = out.assign(**{col.name: out[col.name].astype("Int64")})
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{table.fullname}.{col.name}: integer column holds non-integer values") from exc
     return out
 
 

@@ -286,6 +286,18 @@ source_load = _table(
     _col("staged_at", TS, "When it was staged, UTC."),
 )
 
+source_validation = _table(
+    "source_validation", STAGING, "one row per expectation of the latest staging of each source",
+    "Source-suite results of the last stage_source of each source, carried into the build's validation_result. Restricted.",
+    _col("source", String(40), "Source.", pk=True),
+    _col("suite", String(80), "Suite name.", pk=True),
+    _col("expectation", String(200), "Expectation type and its column(s).", pk=True),
+    _col("critical", Boolean, "A failure stops the run."),
+    _col("success", Boolean, "Passed."),
+    _col("unexpected_count", Integer, "Rows that failed it."),
+    _col("details", Text, "Short summary of the failure."),
+)
+
 quarantine = _table(
     "quarantine", QUARANTINE, "one row per rejected row and reason",
     "Rows that broke the input contract or a row-level expectation. Restricted: values may be personal.",

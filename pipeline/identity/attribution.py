@@ -1,0 +1,133 @@
+"""Which person each call leg belongs to (journeys.md, People), and why.
+
+In order: the leg's own ``case_ref`` when it resolves; else, for a transfer leg, its
+first leg's outcome; else the caller number against each person's known numbers. A
+number known for several people (a household landline) goes to the one with a live
+need in the call's service; otherwise the call stays unattributed, with the reason as
+its method. Nothing is guessed: an unresolvable ref is reported, not fuzzy-matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import pandas as pd
+
+from pipeline.config import JourneyRules
+
+ATTRIBUTION_COLUMNS = ["call_id", "person_id", "method", "resolved_case_id"]
+METHODS = ("case_ref", "phone", "household", "parent_leg", "ambiguous", "withheld", "blocked", "unknown_number")
+MAX_TRANSFER_DEPTH = 50
+REPORT_SAMPLE = 20
+
+
+def normalise_ref(refs: pd.Series) -> pd.Series:
+    """Case refs as agents type them: ``" c-00123 "`` finds ``C-00123``."""
+    text = refs.astype(object).where(refs.notna(), None)
+    return text.map(lambda r: "".join(str(r).split()).upper() or None if r is not None else None)
+
+
+def resolve_case_refs(refs: pd.Series, case_ids: pd.Series) -> pd.Series:
+    """The case_id each ref names, or None. Refs that match two case_ids once case and
+    spaces are ignored resolve to nothing rather than to a guess."""
+    keys = pd.DataFrame({"key": normalise_ref(case_ids), "case_id": case_ids.to_numpy()})
+    unique = keys.drop_duplicates("key", keep=False).set_index("key")["case_id"]
+    return normalise_ref(refs).map(unique)
+
+
+def known_numbers(cases: pd.DataFrame, person_record: pd.DataFrame, ref_calls: pd.DataFrame,
+                  blocked: set[str]) -> pd.DataFrame:
+    """``number, person_id``: phones on each person's CRM records, plus caller numbers
+    of calls whose case_ref resolved to them."""
+    from_cases = cases[["case_id", "phone"]].merge(person_record, on="case_id")[["phone", "person_id"]]
+    from_calls = ref_calls[["caller_number", "person_id"]].rename(columns={"caller_number": "phone"})
+    known = pd.concat([from_cases, from_calls], ignore_index=True).dropna()
+    known = known[~known["phone"].isin(blocked) & (known["phone"].str.strip() != "")]
+    return known.drop_duplicates().rename(columns={"phone": "number"})
+
+
+def live_need_people(candidates: pd.DataFrame, case_people: pd.DataFrame, rules: JourneyRules) -> pd.Series:
+    """For calls with several candidate people: the one person with a live need in the
+    call's service (a case open at the call, closed up to ``reopen_window_days``
+    before it, or opened up to ``call_case_link_minutes`` after it); None otherwise.
+
+    ``candidates``: ``call_id, person_id, service, started_at``. Returns person_id by call_id.
+    """
+    joined = candidates.merge(case_people, on=["person_id", "service"])
+    t, opened, closed = joined["started_at"], joined["opened_at"], joined["closed_at"]
+    open_at_call = (opened <= t) & (closed.isna() | (closed >= t))
+    met_recently = (closed < t) & (closed >= t - pd.Timedelta(days=rules.reopen_window_days))
+    opened_after = (opened > t) & (opened <= t + pd.Timedelta(minutes=rules.call_case_link_minutes))
+    live = joined[open_at_call | met_recently | opened_after].drop_duplicates(["call_id", "person_id"])
+    single = live.groupby("call_id")["person_id"].agg(lambda s: s.iloc[0] if len(s) == 1 else None)
+    return single.dropna()
+
+
+def _transfer_roots(calls: pd.DataFrame) -> pd.Series:
+    """The first leg of each leg's transfer chain (itself when it is a first leg or its
+    parent is not in the extract)."""
+    present = set(calls["call_id"])
+    parent = calls.set_index("call_id")["parent_call_id"]
+    parent = parent[parent.isin(present) & (parent != parent.index)]
+    root = pd.Series(calls["call_id"].to_numpy(), index=calls["call_id"].to_numpy())
+    for _ in range(MAX_TRANSFER_DEPTH):  # a cycle in bad data cannot loop forever
+        step = root.map(parent)
+        if step.isna().all():
+            break
+        root = step.where(step.notna(), root)
+    return root
+
+
+def attribute_calls(calls: pd.DataFrame, cases: pd.DataFrame, person_record: pd.DataFrame,
+                    blocked_numbers: Collection[str], rules: JourneyRules) -> tuple[pd.DataFrame, dict]:
+    """``call_id, person_id, method, resolved_case_id`` for every call leg, and a report
+    (legs per method, unresolved case refs)."""
+    blocked = set(blocked_numbers)
+    legs = calls[["call_id", "parent_call_id", "caller_number", "started_at", "service", "case_ref"]].copy()
+    legs["caller_number"] = legs["caller_number"].where(
+        legs["caller_number"].notna() & (legs["caller_number"].astype(str).str.strip() != ""), None)
+    person_of_case = person_record.set_index("case_id")["person_id"]
+    legs["resolved_case_id"] = resolve_case_refs(legs["case_ref"], cases["case_id"])
+    legs["person_id"] = legs["resolved_case_id"].map(person_of_case)
+    legs["method"] = legs["person_id"].notna().map({True: "case_ref", False: None})
+    has_ref = normalise_ref(legs["case_ref"]).notna()
+    unresolved = legs[has_ref & legs["resolved_case_id"].isna()]
+
+    known = known_numbers(cases, person_record, legs[legs["method"] == "case_ref"], blocked)
+    by_number = known.groupby("number")["person_id"].agg(list)
+    todo = legs["method"].isna()
+    number = legs["caller_number"]
+    people = number.map(by_number)
+    legs.loc[todo & number.isna(), "method"] = "withheld"
+    legs.loc[todo & number.isin(blocked), "method"] = "blocked"
+    legs.loc[todo & number.notna() & ~number.isin(blocked) & people.isna(), "method"] = "unknown_number"
+    single = todo & people.map(lambda p: isinstance(p, list) and len(p) == 1)
+    legs.loc[single, "person_id"] = people[single].map(lambda p: p[0])
+    legs.loc[single, "method"] = "phone"
+
+    shared = legs[todo & people.map(lambda p: isinstance(p, list) and len(p) > 1)]
+    if not shared.empty:
+        candidates = shared[["call_id", "service", "started_at"]].assign(
+            person_id=people[shared.index]).explode("person_id")
+        case_people = cases[["case_id", "service", "opened_at", "closed_at"]].merge(person_record, on="case_id")
+        chosen = shared["call_id"].map(live_need_people(candidates, case_people, rules))
+        legs.loc[shared.index, "person_id"] = chosen
+        legs.loc[shared.index, "method"] = chosen.notna().map({True: "household", False: "ambiguous"})
+
+    # Transfer legs follow their first leg unless their own ref resolved.
+    root = legs["call_id"].map(_transfer_roots(legs))
+    follows = (root != legs["call_id"]) & (legs["method"] != "case_ref")
+    first_leg = legs.set_index("call_id")
+    inherited_person = root[follows].map(first_leg["person_id"])
+    legs.loc[follows, "person_id"] = inherited_person
+    legs.loc[follows, "method"] = root[follows].map(first_leg["method"]).where(inherited_person.isna(), "parent_leg")
+
+    out = legs[ATTRIBUTION_COLUMNS].astype(object)
+    out = out.where(out.notna(), None).reset_index(drop=True)
+    report = {
+        "call_legs": int(len(out)),
+        "call_legs_by_method": {m: int(n) for m, n in out["method"].value_counts().sort_index().items()},
+        "unresolved_case_refs": int(len(unresolved)),
+        "unresolved_case_ref_calls": sorted(unresolved["call_id"])[:REPORT_SAMPLE],
+    }
+    return out, report

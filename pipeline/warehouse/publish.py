@@ -1,0 +1,206 @@
+"""Write-Audit-Publish: analysts see the old publication or the new one, never a mix.
+
+1. **Write** every build output into a run-scoped schema ``wap_<run_id>`` (same
+   columns as the declared tables, no constraints, so bad data lands and the audit can
+   say what is wrong with it) and commit.
+2. **Audit**: read the tables back from that schema -- exactly what would be published
+   -- hash them, and hand them to ``audit`` (normally ``validate_outputs``). An audit
+   that raises stops here; the published tables were never touched.
+3. **Publish**, in one transaction: for each table in ``BUILD_OUTPUTS``,
+   ``DELETE`` + ``INSERT ... SELECT`` from the WAP schema (the published tables keep
+   their grants and comments, unlike a drop-and-rename), together with the run's
+   ``pipeline_run``, ``pipeline_run_input`` and ``validation_result`` rows.
+
+A run killed at any point leaves the previous publication intact (an uncommitted
+transaction is rolled back by the database) and at most a stale ``wap_*`` schema,
+which the next publish drops before it starts. On PostgreSQL an advisory lock makes
+concurrent publishes queue rather than drop each other's schemas; a DuckDB file has one
+writer process at a time anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from pipeline.errors import PipelineError, PublishError
+from pipeline.redact import redact, redact_url
+from pipeline.warehouse.hashing import table_hashes
+from pipeline.warehouse.io import create_tables, is_duckdb, quote, read_frame, write_frame
+from pipeline.warehouse.tables import (BUILD_OUTPUTS, PUBLISHED_TABLES, pipeline_run, pipeline_run_input,
+                                       validation_result)
+
+log = logging.getLogger(__name__)
+
+WAP_PREFIX = "wap_"
+RUN_LOG_FRAMES = ("pipeline_run_input", "validation_result")  # optional extra keys of ``tables``
+_LOCK_KEY = 0x4A4F55524E45  # "JOURNE": one publish at a time per PostgreSQL database
+
+Audit = Callable[[dict[str, pd.DataFrame]], "list[dict[str, Any]] | None"]
+
+
+def wap_schema(run_id: str) -> str:
+    """The run's WAP schema: ``wap_`` and the run id as a plain lower-case identifier."""
+    return WAP_PREFIX + re.sub(r"[^a-z0-9_]", "_", run_id.lower())[:50]
+
+
+def _schemas(conn: Connection) -> list[str]:
+    if is_duckdb(conn):
+        sql = "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()"
+    else:
+        sql = "SELECT nspname FROM pg_catalog.pg_namespace"
+    return [row[0] for row in conn.exec_driver_sql(sql).fetchall()]
+
+
+def drop_wap_schemas(conn: Connection, keep: Iterable[str] = ()) -> list[str]:
+    """Drop every ``wap_*`` schema except ``keep`` (left by failed or killed runs)."""
+    keep = set(keep)
+    stale = sorted(s for s in _schemas(conn) if s.startswith(WAP_PREFIX) and s not in keep)
+    prep = conn.dialect.identifier_preparer
+    for schema in stale:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {prep.quote_schema(schema)} CASCADE")
+    return stale
+
+
+def _drop_schema(engine: Engine, schema: str) -> None:
+    """Best effort: a schema left behind is dropped by the next publish anyway."""
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {conn.dialect.identifier_preparer.quote_schema(schema)} CASCADE")
+    except Exception as exc:  # never hide the error that got us here
+        log.warning("could not drop %s (the next publish will): %s", schema, type(exc).__name__)
+
+
+def _wap_tables(schema: str) -> list[sa.Table]:
+    """Constraint-free twins of the build outputs in ``schema``."""
+    meta = sa.MetaData()
+    return [sa.Table(name, meta, *[sa.Column(c.name, c.type) for c in PUBLISHED_TABLES[name].columns],
+                     schema=schema) for name in BUILD_OUTPUTS]
+
+
+@contextlib.contextmanager
+def _publish_lock(engine: Engine) -> Iterator[None]:
+    if is_duckdb(engine):
+        yield
+        return
+    with engine.connect() as lock:
+        lock.exec_driver_sql(f"SELECT pg_advisory_lock({_LOCK_KEY})")
+        lock.commit()
+        try:
+            yield
+        finally:
+            lock.exec_driver_sql(f"SELECT pg_advisory_unlock({_LOCK_KEY})")
+            lock.commit()
+
+
+def _frame(rows: pd.DataFrame | list[dict[str, Any]] | None, table: sa.Table) -> pd.DataFrame:
+    frame = pd.DataFrame(rows if rows is not None else [])
+    return frame.reindex(columns=[c.name for c in table.columns])
+
+
+def _run_frame(run_row: dict[str, Any], secrets: Iterable[str | None]) -> pd.DataFrame:
+    row = dict(run_row)
+    if row.get("error"):
+        row["error"] = redact(str(row["error"]), secrets)
+    unknown = set(row) - {c.name for c in pipeline_run.columns}
+    if unknown:
+        raise KeyError(f"run_row has keys that are not pipeline_run columns: {sorted(unknown)}")
+    return _frame([row], pipeline_run)
+
+
+def _record(conn: Connection, run: pd.DataFrame, inputs: pd.DataFrame, results: pd.DataFrame) -> None:
+    """Replace this run's rows in the three run-log tables (re-recording a run is safe)."""
+    run_id = run["run_id"].iloc[0]
+    for table, frame in ((pipeline_run, run), (pipeline_run_input, inputs), (validation_result, results)):
+        conn.execute(sa.text(f"DELETE FROM {quote(conn, table)} WHERE run_id = :run_id"), {"run_id": run_id})
+        write_frame(conn, table, frame.assign(run_id=run_id) if len(frame) else frame)
+
+
+def record_run(engine: Engine, run_row: dict[str, Any], *, run_inputs: pd.DataFrame | list[dict] | None = None,
+               validation_rows: pd.DataFrame | list[dict] | None = None, secrets: Iterable[str | None] = ()) -> None:
+    """Record a run that publishes nothing (failed, or stopped by validation) in one
+    transaction; ``error`` is redacted of ``secrets`` and of the warehouse password."""
+    secrets = [*secrets, engine.url.password]
+    with engine.begin() as conn:
+        create_tables(conn, [pipeline_run, pipeline_run_input, validation_result])
+        _record(conn, _run_frame(run_row, secrets), _frame(run_inputs, pipeline_run_input),
+                _frame(validation_rows, validation_result))
+
+
+def _check_tables(tables: dict[str, pd.DataFrame]) -> None:
+    missing = [t for t in BUILD_OUTPUTS if t not in tables]
+    unknown = [t for t in tables if t not in BUILD_OUTPUTS and t not in RUN_LOG_FRAMES]
+    if missing or unknown:
+        raise PublishError(f"publish needs exactly the build outputs {list(BUILD_OUTPUTS)} "
+                           f"(plus optional {list(RUN_LOG_FRAMES)}); missing {missing}, unknown {unknown}")
+
+
+def publish(engine: Engine, tables: dict[str, pd.DataFrame], audit: Audit | None, run_row: dict[str, Any], *,
+            secrets: Iterable[str | None] = (),
+            before_commit: Callable[[Connection], None] | None = None) -> dict[str, str]:
+    """Write-Audit-Publish the build outputs; returns their content hashes.
+
+    ``tables`` holds a frame per ``BUILD_OUTPUTS`` table and optionally the run's
+    ``pipeline_run_input`` and ``validation_result`` rows. ``audit`` gets the frames as
+    read back from the WAP schema; it raises (e.g. ``ValidationFailed``) to stop the
+    publication and may return more ``validation_result`` rows to record. ``run_row``
+    is the ``pipeline_run`` row; ``table_hashes`` is filled in. ``before_commit`` runs
+    inside the publishing transaction just before it commits (tests use it to kill
+    the process at the worst moment).
+
+    Raises the audit's error unchanged, or ``PublishError`` (message redacted of
+    ``secrets`` and the warehouse password); the previous publication stays intact.
+    """
+    _check_tables(tables)
+    secrets = [*secrets, engine.url.password]
+    run_id = str(run_row["run_id"])
+    schema = wap_schema(run_id)
+    log.info("publishing run %s to %s via %s", run_id, redact_url(engine.url), schema)
+    try:
+        with _publish_lock(engine):
+            with engine.begin() as conn:
+                dropped = drop_wap_schemas(conn)
+                if dropped:
+                    log.warning("dropped stale WAP schemas left by earlier runs: %s", ", ".join(dropped))
+                create_tables(conn)
+                conn.exec_driver_sql(f"CREATE SCHEMA {conn.dialect.identifier_preparer.quote_schema(schema)}")
+                for wap in _wap_tables(schema):
+                    wap.create(conn)
+                    write_frame(conn, PUBLISHED_TABLES[wap.name], tables[wap.name], schema=schema)
+            try:
+                with engine.connect() as conn:
+                    staged = {name: read_frame(conn, PUBLISHED_TABLES[name], schema=schema) for name in BUILD_OUTPUTS}
+                hashes = table_hashes(staged, PUBLISHED_TABLES)
+                audit_rows = (audit(staged) if audit is not None else None) or []
+                run = _run_frame({**run_row, "table_hashes": json.dumps(hashes, sort_keys=True)}, secrets)
+                results = pd.concat([_frame(tables.get("validation_result"), validation_result),
+                                     _frame(audit_rows, validation_result)], ignore_index=True)
+                with engine.begin() as conn:
+                    for name in BUILD_OUTPUTS:
+                        _swap(conn, PUBLISHED_TABLES[name], schema)
+                    _record(conn, run, _frame(tables.get("pipeline_run_input"), pipeline_run_input), results)
+                    if before_commit is not None:
+                        before_commit(conn)
+            finally:
+                _drop_schema(engine, schema)
+    except PipelineError:
+        raise
+    except Exception as exc:
+        raise PublishError(redact(f"publishing run {run_id} failed ({type(exc).__name__}): {exc}", secrets)) from None
+    log.info("published run %s: %s", run_id, ", ".join(f"{k}={v[:12]}" for k, v in hashes.items()))
+    return hashes
+
+
+def _swap(conn: Connection, table: sa.Table, schema: str) -> None:
+    cols = ", ".join(conn.dialect.identifier_preparer.quote(c.name) for c in table.columns)
+    target = quote(conn, table)
+    conn.exec_driver_sql(f"DELETE FROM {target}")
+    conn.exec_driver_sql(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {quote(conn, table, schema)}")
