@@ -69,11 +69,12 @@ def main(rows: int = 1_000_000) -> None:
 
     journey, events = replicate("journey", rows), replicate("journey_event", rows)
     events = events[events["journey_id"].isin(set(journey["journey_id"]))]
-    for name, frame in (("journey", journey), ("journey_event", events)):
-        tables = {"journey": journey, name: frame}
+    # journey_event cannot be checked alone: its cross-table check needs journey.
+    for tables in ({"journey": journey}, {"journey": journey, "journey_event": events}):
         t = time.perf_counter()
-        validate_outputs(tables if name != "journey" else {"journey": journey}, rules, 5, "bench")
-        print(f"validate_outputs {name}, {len(frame):,} rows: {time.perf_counter() - t:.1f} s")
+        validate_outputs(tables, rules, 5, "bench")
+        sizes = " + ".join(f"{name} ({len(frame):,} rows)" for name, frame in tables.items())
+        print(f"validate_outputs {sizes}: {time.perf_counter() - t:.1f} s")
 
 
 if __name__ == "__main__":

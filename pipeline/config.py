@@ -142,14 +142,19 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
+TOP_LEVEL_SCALARS = ("timezone", "landing_dir", "warehouse_url")
+CONFIG_FILE_ENV = "JOURNEYS_CONFIG_FILE"
+
+
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
-    """``JOURNEYS_A__B=v`` -> {"a": {"b": v}}; values parsed as YAML scalars."""
+    """``JOURNEYS_A__B=v`` -> {"a": {"b": v}} and ``JOURNEYS_WAREHOUSE_URL=v`` ->
+    {"warehouse_url": v}; values parsed as YAML scalars."""
     out: dict[str, Any] = {}
     for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
+        if not name.startswith(ENV_PREFIX):
             continue
         path = name[len(ENV_PREFIX):].lower().split("__")
-        if path[0] not in Config.model_fields:
+        if path[0] not in Config.model_fields or (len(path) == 1 and path[0] not in TOP_LEVEL_SCALARS):
             continue  # e.g. JOURNEYS_HMAC_SECRET is a secret, not config
         node = out
         for part in path[:-1]:
@@ -169,8 +174,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
 
 def load_config(path: Path | str | None = None, environ: dict[str, str] | None = None,
                 **overrides: Any) -> Config:
-    """Defaults, then the council's file, then environment, then explicit overrides."""
+    """Defaults, then the council's file (``path`` or ``$JOURNEYS_CONFIG_FILE``), then
+    environment, then explicit overrides."""
     environ = dict(os.environ if environ is None else environ)
+    path = path if path is not None else environ.get(CONFIG_FILE_ENV) or None
     data = yaml.safe_load(DEFAULTS_FILE.read_text())
     data = _resolve_paths(data, PACKAGE_DIR)
     data["identity"]["model_path"] = PACKAGE_DIR / data["identity"]["model_path"]

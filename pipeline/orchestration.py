@@ -33,21 +33,13 @@ from zoneinfo import ZoneInfo
 from airflow.sdk import Asset, AssetWatcher, BaseNotifier
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from pipeline.config import SOURCES, Config, OrchestrationRules, load_config
+from pipeline.config import CONFIG_FILE_ENV, SOURCES, Config, OrchestrationRules, load_config
+from pipeline.sources import SYSTEM_SOURCES
 
 log = logging.getLogger("pipeline.orchestration")
 
-# A council's config file for the DAGs (the CLI takes --config instead).
-CONFIG_FILE_ENV = "JOURNEYS_CONFIG_FILE"
-
-# Source systems as the orchestration sees them: one ingest DAG each. The CRM delivers
-# two extracts. Mirrors pipeline.stages.SYSTEM_SOURCES (a test keeps them equal), kept
-# here because pipeline.stages imports pandas and DAG files must parse light.
-SYSTEMS: dict[str, tuple[str, ...]] = {
-    "crm": ("crm_cases", "crm_case_events"),
-    "telephony": ("call_logs",),
-    "works": ("works_orders",),
-}
+# Source systems: one ingest DAG each (declared once, in pipeline.sources).
+SYSTEMS = SYSTEM_SOURCES
 
 PUBLISHED = Asset(name="journeys_published", uri="x-journeys://published/journeys")
 

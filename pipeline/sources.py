@@ -157,5 +157,13 @@ WORKS_ORDERS = Source(
 
 SOURCES: dict[str, Source] = {s.name: s for s in (CRM_CASES, CRM_CASE_EVENTS, CALL_LOGS, WORKS_ORDERS)}
 
+# Source systems as the orchestration sees them (one ingest DAG each): the CRM
+# delivers two extracts.
+SYSTEM_SOURCES: dict[str, tuple[str, ...]] = {
+    "crm": ("crm_cases", "crm_case_events"),
+    "telephony": ("call_logs",),
+    "works": ("works_orders",),
+}
+
 # Columns every staged table carries besides the canonical ones.
 LINEAGE_COLUMNS = ("source_file", "source_line", "time_flags")

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy.engine import Engine
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 
 from pipeline import __version__
 from pipeline.clock import as_of_for
@@ -29,13 +30,6 @@ from pipeline.warehouse import io
 from pipeline.warehouse import tables as t
 
 log = logging.getLogger("pipeline")
-
-# Source systems as the orchestration sees them: the CRM delivers two extracts.
-SYSTEM_SOURCES: dict[str, tuple[str, ...]] = {
-    "crm": ("crm_cases", "crm_case_events"),
-    "telephony": ("call_logs",),
-    "works": ("works_orders",),
-}
 
 Progress = Callable[[str], None]
 
@@ -107,10 +101,18 @@ def _timed(timings: dict[str, float], stage: str, progress: Progress | None) -> 
 
 
 def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Path | None = None,
-                 ctx: RunContext | None = None) -> dict:
-    """Ingest, validate and stage one source extract (replacing its staging table)."""
+                 ctx: RunContext | None = None, full: bool = False) -> dict:
+    """Ingest, validate and stage one source extract.
+
+    Incremental by default: only files not processed before (``staging.processed_file``)
+    are read, and their rows are folded into the existing staging. The source is
+    restaged from every landing file when ``full`` is asked for, on its first run, when
+    the run date is before the one it was staged for (a backfill), or when a processed
+    file was re-delivered corrected (its old rows cannot be taken back one by one).
+    """
     from pipeline.ingest.extract import ingest_source
     from pipeline.ingest.mapping import load_mapping
+    from pipeline.transforms.increments import fold_night
     from pipeline.validation.validate import validate_source
 
     if source not in SOURCES:
@@ -119,28 +121,52 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
     cfg = ctx.config
     with ctx.engine.connect() as conn:
         seen = io.read_frame(conn, t.processed_file, where=f"source = '{source}'")
-    result = ingest_source(source, Path(cfg.landing_dir), load_mapping(cfg.mappings[source]),
-                           queue_service=cfg.journeys.queue_service, tz=cfg.timezone, until=ctx.run_date)
+        staged_for = conn.execute(sa.select(sa.func.max(t.source_load.c.run_date))
+                                  .where(t.source_load.c.source == source)).scalar()
+    full = full or seen.empty or staged_for is None or staged_for > ctx.run_date
+
+    def ingest(previously: pd.DataFrame | None):
+        return ingest_source(source, Path(cfg.landing_dir), load_mapping(cfg.mappings[source]),
+                             queue_service=cfg.journeys.queue_service, tz=cfg.timezone, seen=previously,
+                             until=ctx.run_date)
+
+    result = ingest(None if full else seen)
+    inputs = result.inputs
+    if not full and result.corrected_files:
+        log.warning("%s: %s re-delivered corrected; restaging from every file", source,
+                    ", ".join(result.corrected_files))
+        delivery = inputs.set_index("file")["delivery"]
+        full, result = True, ingest(None)
+        inputs = result.inputs.assign(delivery=result.inputs["file"].map(delivery).fillna(result.inputs["delivery"]))
     checked = validate_source(source, result.staged, cfg.validation, ctx.as_of, ctx.run_id)
+    if full:
+        staged = checked.clean
+    else:
+        with ctx.engine.connect() as conn:
+            staged = fold_night(io.read_frame(conn, t.staging_tables[source]), result.staged, checked.clean, source)
     quarantine = pd.concat([result.quarantine, checked.quarantine], ignore_index=True)
     quarantine["run_id"] = ctx.run_id
-    inputs = _inputs_with_validation(result.inputs, checked.quarantine)
+    inputs = _inputs_with_validation(inputs, checked.quarantine)
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     with ctx.engine.begin() as conn:
-        io.write_frame(conn, t.staging_tables[source], checked.clean, replace=True)
-        conn.exec_driver_sql(f"DELETE FROM quarantine.quarantine WHERE source = '{source}'")
+        io.write_frame(conn, t.staging_tables[source], staged, replace=True)
+        if full:  # an incremental night keeps earlier nights' quarantine and adds its own
+            conn.exec_driver_sql(f"DELETE FROM quarantine.quarantine WHERE source = '{source}'")
+            conn.exec_driver_sql(f"DELETE FROM staging.processed_file WHERE source = '{source}'")
         io.write_frame(conn, t.quarantine, quarantine)
         conn.exec_driver_sql(f"DELETE FROM staging.source_validation WHERE source = '{source}'")
         io.write_frame(conn, t.source_validation, pd.DataFrame(checked.results).assign(source=source))
         conn.exec_driver_sql(f"DELETE FROM staging.source_load WHERE source = '{source}'")
         io.write_frame(conn, t.source_load, inputs.assign(run_date=ctx.run_date, staged_at=now))
-        new_files = inputs.merge(seen[["file", "sha256"]], how="left", on=["file", "sha256"], indicator=True)
-        new_files = new_files[new_files["_merge"] == "left_only"]
+        known = seen.iloc[0:0] if full else seen
+        new_files = inputs.merge(known[["file", "sha256"]], how="left", on=["file", "sha256"], indicator=True)
+        new_files = new_files[new_files["_merge"] == "left_only"].drop_duplicates(["file", "sha256"])
         io.write_frame(conn, t.processed_file, new_files.assign(first_run_id=ctx.run_id))
+    read = inputs[inputs["delivery"] != "duplicate"]
     summary = {
-        "source": source, "run_date": ctx.run_date.isoformat(), "files": int(len(inputs)),
-        "rows_read": int(inputs["rows_read"].sum()), "rows_staged": int(len(checked.clean)),
-        "rows_quarantined": int(len(quarantine)), "report": result.report,
+        "source": source, "run_date": ctx.run_date.isoformat(), "mode": "full" if full else "incremental",
+        "files": int(len(inputs)), "files_read": int(len(read)), "rows_read": int(inputs["rows_read"].sum()),
+        "rows_staged": int(len(staged)), "rows_quarantined": int(len(quarantine)), "report": result.report,
     }
     log.info("staged %s: %s", source, {k: v for k, v in summary.items() if k != "report"})
     return summary
@@ -173,8 +199,16 @@ def sources_landed(run_date: str | dt.date, *, config_file: str | Path | None = 
 
 def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
           missing_sources: Sequence[str] = (), ctx: RunContext | None = None,
-          progress: Progress | None = None, timings: dict[str, float] | None = None) -> dict:
-    """Identity → journeys → measures → validate → publish (Write-Audit-Publish)."""
+          progress: Progress | None = None, timings: dict[str, float] | None = None,
+          full: bool = False) -> dict:
+    """Identity → journeys → measures → validate → publish (Write-Audit-Publish).
+
+    Builds on the last publication when it can (``pipeline.incremental``): only the
+    journeys a night's changes reach are reassembled and only the aggregate groups they
+    feed are recomputed. ``full`` (or anything that makes the last publication
+    untraceable, see ``full_build_reason``) rebuilds every journey and aggregate.
+    """
+    from pipeline import incremental
     from pipeline.identity.resolve import PreviousIdentity, resolve_identity
     from pipeline.transforms.journeys import assemble_journeys
     from pipeline.transforms.measures import build_measures
@@ -190,60 +224,100 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
         secret = read_secret(cfg.identity.hmac_secret_env, cfg.identity.hmac_secret_conn_id)
         secret_values.append(secret)
         with _timed(timings, "read staging", progress), ctx.engine.connect() as conn:
-            staged = {s: io.read_frame(conn, t.staging_tables[s]) for s in SOURCES}
+            staged = {s: incremental.staged_in_extract_order(io.read_frame(conn, t.staging_tables[s]))
+                      for s in SOURCES}
             previous = PreviousIdentity(person_record=io.read_frame(conn, t.person_record),
                                         person=io.read_frame(conn, t.person))
+            previous_attribution = io.read_frame(conn, t.call_attribution)
             inputs = io.read_frame(conn, t.source_load)
             validation_rows = _source_validation_rows(io.read_frame(conn, t.source_validation), ctx.run_id)
+            last = incremental.last_publication(conn)
+        full_reason = incremental.full_build_reason(last, ctx.as_of, run_row["code_version"], inputs, full)
+        run_row["mode"] = "full" if full_reason else "incremental"
+        if full_reason:
+            log.info("full build: %s", full_reason)
+        else:
+            with _timed(timings, "read publication", progress), ctx.engine.connect() as conn:
+                published = incremental.read_publication(conn)
         with _timed(timings, "identity", progress):
             ident = resolve_identity(staged["crm_cases"], staged["call_logs"], previous, cfg.identity,
                                      cfg.journeys, secret, ctx.run_id)
-        with _timed(timings, "journeys", progress):
-            jr = assemble_journeys(staged["crm_cases"], staged["crm_case_events"], staged["call_logs"],
-                                   staged["works_orders"], ident.person_record, ident.call_attribution,
-                                   cfg.journeys, ctx.as_of)
-            journey = jr.journey.merge(ident.person[["person_id", "person_key"]], how="left", on="person_id")
-        with _timed(timings, "measures", progress):
-            measures = build_measures(journey, jr.journey_event, cfg.measures, ctx.as_of, cfg.timezone)
-        outputs = {"journey": journey, "journey_event": jr.journey_event, **measures}
+        increment: dict = {}
+        if full_reason:
+            with _timed(timings, "journeys", progress):
+                jr = assemble_journeys(staged["crm_cases"], staged["crm_case_events"], staged["call_logs"],
+                                       staged["works_orders"], ident.person_record, ident.call_attribution,
+                                       cfg.journeys, ctx.as_of)
+                journey = jr.journey.merge(ident.person[["person_id", "person_key"]], how="left", on="person_id")
+                journey_event, proactive, journeys_report = jr.journey_event, jr.proactive_works_orders, jr.report
+            with _timed(timings, "measures", progress):
+                measures = build_measures(journey, journey_event, cfg.measures, ctx.as_of, cfg.timezone)
+        else:
+            with _timed(timings, "journeys", progress):
+                update = incremental.update_journeys(staged, published, last, inputs, previous.person_record,
+                                                     previous_attribution, ident, cfg, ctx.as_of)
+                journey, journey_event, proactive = update.journey, update.journey_event, update.proactive_works_orders
+                journeys_report = update.report.pop("assembly")
+                increment = update.report
+            with _timed(timings, "measures", progress):
+                measures, increment["measure_groups_recomputed"] = incremental.update_measures(
+                    update, published, cfg, ctx.as_of)
+        outputs = {"journey": journey, "journey_event": journey_event, **measures}
         run_row.update(_input_summary(inputs))
         run_row["status"] = "incomplete" if missing_sources else "succeeded"
         with _timed(timings, "validate and publish", progress):
-            run_row["timings"] = json.dumps(timings)
-            run_row["ended_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
-            audit = _auditor(cfg, ctx.run_id, run_row, validation_rows)
+            audit = _auditor(cfg, ctx.run_id, run_row, validation_rows, timings, progress)
             hashes = publish(ctx.engine, {**outputs, "pipeline_run_input": _run_inputs(inputs, ctx.run_id),
                                           "validation_result": pd.DataFrame(validation_rows)},
-                             audit, run_row, secrets=secret_values)
-        with _timed(timings, "identity map", progress), ctx.engine.begin() as conn:
-            for name in ("person_record", "person", "call_attribution"):
-                io.write_frame(conn, t.metadata.tables[f"identity.{name}"], getattr(ident, name), replace=True)
-            io.write_frame(conn, t.identity_audit, ident.identity_audit)
+                             audit, run_row, secrets=secret_values, before_commit=_identity_saver(ident))
+        timings["publish"] = round(timings.pop("validate and publish") - timings.get("validation", 0.0), 3)
     except Exception as exc:
         validation_rows = getattr(exc, "results", None) or validation_rows
         _record_failure(ctx, run_row, exc, validation_rows, timings, secret_values)
         raise
     return {
         "run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(), "as_of": str(ctx.as_of),
-        "status": run_row["status"], "journeys": int(len(journey)), "events": int(len(jr.journey_event)),
-        "people": int(len(ident.person)), "proactive_works_orders": int(jr.proactive_works_orders),
+        "status": run_row["status"], "mode": run_row["mode"], "full_reason": full_reason,
+        "journeys": int(len(journey)), "events": int(len(journey_event)),
+        "people": int(len(ident.person)), "proactive_works_orders": int(proactive),
         "validation_outcome": run_row["validation_outcome"], "data_docs_path": run_row["data_docs_path"],
         "table_hashes": hashes, "timings": timings, "identity_report": ident.report,
-        "journeys_report": jr.report, "rows_quarantined": run_row.get("rows_quarantined", 0),
+        "journeys_report": journeys_report, "increment": increment,
+        "rows_quarantined": run_row.get("rows_quarantined", 0),
     }
 
 
-def _auditor(cfg: Config, run_id: str, run_row: dict, source_rows: list[dict]) -> Callable:
+def _identity_saver(ident) -> Callable[[Connection], None]:
+    """Writes the identity map inside the publishing transaction: the next night's
+    increment compares against the map its publication was built with, so the two must
+    never part (a run killed between them would leave them out of step)."""
+
+    def save(conn: Connection) -> None:
+        for name in ("person_record", "person", "call_attribution"):
+            io.write_frame(conn, t.metadata.tables[f"identity.{name}"], getattr(ident, name), replace=True)
+        io.write_frame(conn, t.identity_audit, ident.identity_audit)
+
+    return save
+
+
+def _auditor(cfg: Config, run_id: str, run_row: dict, source_rows: list[dict], timings: dict[str, float],
+             progress: Progress | None) -> Callable:
     """The 'audit' of Write-Audit-Publish: the output suites on the frames as read back
-    from the run's WAP schema. It fills in the run row's outcome and Data Docs path."""
+    from the run's WAP schema. It fills in the run row's outcome, Data Docs path and
+    timings (the validation's share of validate-and-publish is timed here)."""
     from pipeline.validation.data_docs import render_data_docs
     from pipeline.validation.validate import validate_outputs
 
     def audit(staged: dict[str, pd.DataFrame]) -> list[dict]:
-        rows = validate_outputs(staged, cfg.validation, cfg.measures.small_number_threshold, run_id)
-        run_row["validation_outcome"] = _outcome(source_rows + rows)
-        run_row["data_docs_path"] = str(render_data_docs(source_rows + rows, _docs_dir(cfg, run_id),
-                                                         expectations_dir=cfg.validation.expectations_dir))
+        with _timed(timings, "validation", progress):
+            rows = validate_outputs(staged, cfg.validation, cfg.measures.small_number_threshold, run_id)
+            run_row["validation_outcome"] = _outcome(source_rows + rows)
+            run_row["data_docs_path"] = str(render_data_docs(source_rows + rows, _docs_dir(cfg, run_id),
+                                                             expectations_dir=cfg.validation.expectations_dir))
+        if progress:
+            progress("publish")
+        run_row["timings"] = json.dumps(timings)
+        run_row["ended_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
         return rows
 
     return audit
@@ -251,13 +325,14 @@ def _auditor(cfg: Config, run_id: str, run_row: dict, source_rows: list[dict]) -
 
 def _source_validation_rows(frame: pd.DataFrame, run_id: str) -> list[dict]:
     """The source suites' results of the staging this build reads, under this run."""
-    return frame.drop(columns="source").assign(run_id=run_id).to_dict("records")
+    frame = frame.drop(columns="source").assign(run_id=run_id).astype(object)
+    return frame.where(frame.notna(), None).to_dict("records")  # NULL counts stay None, never NaN
 
 
 def _new_run_row(ctx: RunContext, missing_sources: Sequence[str] = ()) -> dict:
     return {
         "run_id": ctx.run_id, "as_of": ctx.as_of, "started_at": ctx.started_at, "ended_at": None,
-        "status": "running", "mode": "full", "code_version": code_version(),
+        "status": "running", "mode": None, "code_version": code_version(),
         "missing_sources": ",".join(missing_sources),
     }
 
@@ -310,8 +385,10 @@ def _record_failure(ctx: RunContext, run_row: dict, exc: BaseException, validati
 
 def run_pipeline(run_date: str | dt.date, *, config_file: str | Path | None = None,
                  warehouse_url: str | None = None, landing_dir: str | Path | None = None,
-                 progress: Progress | None = None) -> dict:
-    """Stage every source, then build: one night's run in-process."""
+                 progress: Progress | None = None, full: bool = False) -> dict:
+    """Stage every source, then build: one night's run in-process. Incremental unless
+    ``full`` (``journeys run --full``): then every source is restaged from the landing
+    folder and every journey and aggregate rebuilt."""
     ctx = make_context(run_date, config_file=config_file, warehouse_url=warehouse_url,
                        landing_dir=landing_dir)
     timings: dict[str, float] = {}
@@ -319,10 +396,10 @@ def run_pipeline(run_date: str | dt.date, *, config_file: str | Path | None = No
     try:
         for source in SOURCES:
             with _timed(timings, f"ingest {source}", progress):
-                staged[source] = stage_source(source, ctx.run_date, ctx=ctx)
+                staged[source] = stage_source(source, ctx.run_date, ctx=ctx, full=full)
     except Exception as exc:
         _record_failure(ctx, _new_run_row(ctx), exc, [], timings, [])
         raise
-    summary = build(ctx.run_date, ctx=ctx, progress=progress, timings=timings)
+    summary = build(ctx.run_date, ctx=ctx, progress=progress, timings=timings, full=full)
     summary["sources"] = staged
     return summary

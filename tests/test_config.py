@@ -67,3 +67,15 @@ def test_missing_secret_is_an_error_naming_the_variable():
 def test_secret_from_airflow_connection():
     env = {"AIRFLOW_CONN_JOURNEYS_HMAC": "generic://:s3cr%2Ft@"}
     assert read_secret("JOURNEYS_HMAC_SECRET", "journeys_hmac", environ=env) == "s3cr/t"
+
+
+def test_top_level_keys_from_environment_and_config_file_variable(tmp_path):
+    f = tmp_path / "council.yaml"
+    f.write_text("journeys:\n  reopen_window_days: 21\n")
+    cfg = load_config(environ={"JOURNEYS_WAREHOUSE_URL": "postgresql+psycopg://w@db/wh",
+                               "JOURNEYS_LANDING_DIR": "/data/landing",
+                               "JOURNEYS_CONFIG_FILE": str(f),
+                               "JOURNEYS_HMAC_SECRET": "not-config"})
+    assert cfg.warehouse_url == "postgresql+psycopg://w@db/wh"
+    assert str(cfg.landing_dir) == "/data/landing"
+    assert cfg.journeys.reopen_window_days == 21

@@ -366,8 +366,3 @@ def test_default_args_carry_retries_backoff_and_notifier():
     assert args["retry_delay"] == dt.timedelta(minutes=rules.retry_delay_minutes)
     assert isinstance(args["on_failure_callback"][0], orc.FailureNotifier)
 
-
-def test_systems_match_the_stage_shell():
-    from pipeline.stages import SYSTEM_SOURCES
-
-    assert orc.SYSTEMS == SYSTEM_SOURCES

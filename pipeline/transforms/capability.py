@@ -22,8 +22,10 @@ ON_MEAN_TOLERANCE_DAYS = 1e-9
 
 CHART_KEYS = ["service", "category"]
 SUMMARY_COLUMNS = ["journeys", "mean_days", "mr_bar", "unpl", "lnpl", "points_above_unpl", "runs"]
+# Signal counts are counts too (journeys.md: every aggregate count from 1 to
+# threshold-1 is suppressed), even though the per-journey points show the signals.
 CAPABILITY_SUPPRESSION = SuppressionSpec(
-    counts=("journeys",),
+    counts=("journeys", "points_above_unpl", "runs"),
     derived={c: ("journeys",) for c in SUMMARY_COLUMNS[1:]},
 )
 

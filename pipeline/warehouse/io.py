@@ -10,6 +10,7 @@ PostgreSQL takes it through ``COPY``. No table reflection anywhere: the declared
 from __future__ import annotations
 
 import uuid
+from io import StringIO
 from collections.abc import Iterable
 
 import numpy as np
@@ -72,6 +73,14 @@ def _conform(df: pd.DataFrame, table: sa.Table) -> pd.DataFrame:
     return out
 
 
+def _copy_csv(df: pd.DataFrame) -> str:
+    """The frame as COPY CSV: NULL as \\N (so an empty string stays a string), floats
+    at full precision, timestamps with microseconds. Much faster than row by row."""
+    buf = StringIO()
+    df.to_csv(buf, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S.%f")
+    return buf.getvalue()
+
+
 def _python_rows(df: pd.DataFrame) -> list[tuple]:
     obj = df.astype(object).where(df.notna(), None)
     return [tuple(v.item() if isinstance(v, np.generic) else v for v in row)
@@ -99,9 +108,8 @@ def write_frame(conn: Connection, table: sa.Table, df: pd.DataFrame, *, schema: 
             duck.unregister(view)
     elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {target} ({cols}) FROM STDIN") as copy:
-            for row in _python_rows(df):
-                copy.write_row(row)
+        with raw.cursor() as cur, cur.copy(f"COPY {target} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+            copy.write(_copy_csv(df))
     else:
         names = [c.name for c in table.columns]
         conn.execute(table.insert() if schema is None else sa.text(

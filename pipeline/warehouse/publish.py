@@ -7,9 +7,10 @@
    -- hash them, and hand them to ``audit`` (normally ``validate_outputs``). An audit
    that raises stops here; the published tables were never touched.
 3. **Publish**, in one transaction: for each table in ``BUILD_OUTPUTS``,
-   ``DELETE`` + ``INSERT ... SELECT`` from the WAP schema (the published tables keep
-   their grants and comments, unlike a drop-and-rename), together with the run's
-   ``pipeline_run``, ``pipeline_run_input`` and ``validation_result`` rows.
+   ``DELETE`` + ``INSERT ... SELECT`` from the WAP schema (on PostgreSQL the published
+   tables keep their grants and comments, unlike a drop-and-rename; on DuckDB see
+   ``_swap``), together with the run's ``pipeline_run``, ``pipeline_run_input`` and
+   ``validation_result`` rows.
 
 A run killed at any point leaves the previous publication intact (an uncommitted
 transaction is rolled back by the database) and at most a stale ``wap_*`` schema,
@@ -44,7 +45,7 @@ WAP_PREFIX = "wap_"
 RUN_LOG_FRAMES = ("pipeline_run_input", "validation_result")  # optional extra keys of ``tables``
 _LOCK_KEY = 0x4A4F55524E45  # "JOURNE": one publish at a time per PostgreSQL database
 
-Audit = Callable[[dict[str, pd.DataFrame]], "list[dict[str, Any]] | None"]
+Audit = Callable[[dict[str, pd.DataFrame]], list[dict[str, Any]] | None]
 
 
 def wap_schema(run_id: str) -> str:
@@ -152,7 +153,8 @@ def publish(engine: Engine, tables: dict[str, pd.DataFrame], audit: Audit | None
     ``pipeline_run_input`` and ``validation_result`` rows. ``audit`` gets the frames as
     read back from the WAP schema; it raises (e.g. ``ValidationFailed``) to stop the
     publication and may return more ``validation_result`` rows to record. ``run_row``
-    is the ``pipeline_run`` row; ``table_hashes`` is filled in. ``before_commit`` runs
+    is the ``pipeline_run`` row, read after the audit (which may fill in fields such as
+    ``data_docs_path``); ``table_hashes`` is filled in. ``before_commit`` runs
     inside the publishing transaction just before it commits (tests use it to kill
     the process at the worst moment).
 
@@ -177,9 +179,9 @@ def publish(engine: Engine, tables: dict[str, pd.DataFrame], audit: Audit | None
                     write_frame(conn, PUBLISHED_TABLES[wap.name], tables[wap.name], schema=schema)
             try:
                 with engine.connect() as conn:
-                    staged = {name: read_frame(conn, PUBLISHED_TABLES[name], schema=schema) for name in BUILD_OUTPUTS}
-                hashes = table_hashes(staged, PUBLISHED_TABLES)
-                audit_rows = (audit(staged) if audit is not None else None) or []
+                    audited = {name: read_frame(conn, PUBLISHED_TABLES[name], schema=schema) for name in BUILD_OUTPUTS}
+                hashes = table_hashes(audited, PUBLISHED_TABLES)
+                audit_rows = (audit(audited) if audit is not None else None) or []
                 run = _run_frame({**run_row, "table_hashes": json.dumps(hashes, sort_keys=True)}, secrets)
                 results = pd.concat([_frame(tables.get("validation_result"), validation_result),
                                      _frame(audit_rows, validation_result)], ignore_index=True)
@@ -200,7 +202,18 @@ def publish(engine: Engine, tables: dict[str, pd.DataFrame], audit: Audit | None
 
 
 def _swap(conn: Connection, table: sa.Table, schema: str) -> None:
+    """Replace ``table``'s rows with the WAP schema's, inside the caller's transaction.
+
+    PostgreSQL: DELETE + INSERT keeps the table's grants. DuckDB has no grants, and
+    there deleting and re-inserting a million keys under a primary-key index costs
+    ~30 s at commit, so the table is dropped and re-created from its declaration
+    (key and comments included) instead: ~1 s (benchmarks/publish_scale.py).
+    """
     cols = ", ".join(conn.dialect.identifier_preparer.quote(c.name) for c in table.columns)
     target = quote(conn, table)
-    conn.exec_driver_sql(f"DELETE FROM {target}")
+    if is_duckdb(conn):
+        table.drop(conn)
+        table.create(conn)
+    else:
+        conn.exec_driver_sql(f"DELETE FROM {target}")
     conn.exec_driver_sql(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {quote(conn, table, schema)}")

@@ -13,7 +13,7 @@ Areas (schemas):
 
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Integer, MetaData, String,
+from sqlalchemy import (Boolean, Column, Date, DateTime, Double, Integer, MetaData, String,
                         Table, Text)
 
 from pipeline.config import FAILURE_TYPES
@@ -59,8 +59,8 @@ journey = _table(
     _col("status", String(12), "met, open, withdrawn, abandoned or unlinked, at the run's as-of time.", nullable=False),
     _col("started_at", TS, "First event of the journey, UTC.", nullable=False),
     _col("ended_at", TS, "When the need was met (latest closure/completion), UTC; NULL unless met."),
-    _col("e2e_hours", Float, "End-to-end time in hours: ended_at - started_at when met; as-of - started_at (age) when open; NULL otherwise."),
-    _col("e2e_days", Float, "e2e_hours / 24."),
+    _col("e2e_hours", Double, "End-to-end time in hours: ended_at - started_at when met; as-of - started_at (age) when open; NULL otherwise."),
+    _col("e2e_days", Double, "e2e_hours / 24."),
     _col("contacts", Integer, "Contacts the person made (calls, chained legs as one; non-phone cases).", nullable=False),
     _col("value_contacts", Integer, "Value demand contacts (the first contact: the request itself).", nullable=False),
     _col("failure_contacts", Integer, "Failure demand contacts (all types).", nullable=False),
@@ -107,7 +107,7 @@ measure_demand = _table(
     _col("contacts", Integer, "All contacts."),
     _col("value_contacts", Integer, "Value demand contacts."),
     _col("failure_contacts", Integer, "Failure demand contacts."),
-    _col("failure_share", Float, "failure_contacts / contacts."),
+    _col("failure_share", Double, "failure_contacts / contacts."),
     *[_col(f"failure_{t}", Integer, f"Failure demand contacts of type {t}.") for t in FAILURE_TYPES],
     _col("suppressed", Text, SUPPRESSED),
 )
@@ -121,7 +121,7 @@ measure_demand_channel = _table(
     _col("contacts", Integer, "All contacts."),
     _col("value_contacts", Integer, "Value demand contacts."),
     _col("failure_contacts", Integer, "Failure demand contacts."),
-    _col("failure_share", Float, "failure_contacts / contacts."),
+    _col("failure_share", Double, "failure_contacts / contacts."),
     _col("suppressed", Text, SUPPRESSED),
 )
 
@@ -131,10 +131,10 @@ measure_end_to_end = _table(
     *_period_cols(),
     _col("period_start", Date, "First day of the period."),
     _col("journeys_met", Integer, "Journeys met in the period."),
-    _col("mean_days", Float, "Mean end-to-end days."),
-    _col("median_days", Float, "Median end-to-end days."),
-    _col("p80_days", Float, "80th percentile end-to-end days."),
-    _col("p95_days", Float, "95th percentile end-to-end days."),
+    _col("mean_days", Double, "Mean end-to-end days."),
+    _col("median_days", Double, "Median end-to-end days."),
+    _col("p80_days", Double, "80th percentile end-to-end days."),
+    _col("p95_days", Double, "95th percentile end-to-end days."),
     _col("suppressed", Text, SUPPRESSED),
 )
 
@@ -144,12 +144,12 @@ measure_flow = _table(
     *_period_cols(),
     _col("period_start", Date, "First day of the period."),
     _col("journeys_met", Integer, "Journeys met in the period."),
-    _col("avg_handoffs", Float, "Mean hand-offs per journey."),
-    _col("avg_teams", Float, "Mean distinct teams per journey."),
-    _col("avg_contacts", Float, "Mean contacts per journey."),
-    _col("share_clean", Float, "Share of journeys that were clean."),
-    _col("first_contact_resolution", Float, "Share resolved at first contact."),
-    _col("follow_on_rate", Float, "Share of journeys with at least one follow-on works order."),
+    _col("avg_handoffs", Double, "Mean hand-offs per journey."),
+    _col("avg_teams", Double, "Mean distinct teams per journey."),
+    _col("avg_contacts", Double, "Mean contacts per journey."),
+    _col("share_clean", Double, "Share of journeys that were clean."),
+    _col("first_contact_resolution", Double, "Share resolved at first contact."),
+    _col("follow_on_rate", Double, "Share of journeys with at least one follow-on works order."),
     _col("suppressed", Text, SUPPRESSED),
 )
 
@@ -161,10 +161,10 @@ measure_capability = _table(
     _col("window_start", TS, "Start of the window, UTC."),
     _col("window_end", TS, "End of the window (the run's as-of), UTC."),
     _col("journeys", Integer, "Met journeys in the window (points on the chart)."),
-    _col("mean_days", Float, "Mean end-to-end days (the centre line)."),
-    _col("mr_bar", Float, "Average moving range between consecutive points."),
-    _col("unpl", Float, "Upper natural process limit: mean + 2.66 x mR-bar."),
-    _col("lnpl", Float, "Lower natural process limit: max(0, mean - 2.66 x mR-bar)."),
+    _col("mean_days", Double, "Mean end-to-end days (the centre line)."),
+    _col("mr_bar", Double, "Average moving range between consecutive points."),
+    _col("unpl", Double, "Upper natural process limit: mean + 2.66 x mR-bar."),
+    _col("lnpl", Double, "Lower natural process limit: max(0, mean - 2.66 x mR-bar)."),
     _col("points_above_unpl", Integer, "Signals: points above UNPL."),
     _col("runs", Integer, "Signals: runs of run_length or more consecutive points on one side of the mean."),
     _col("suppressed", Text, SUPPRESSED),
@@ -178,8 +178,8 @@ measure_capability_point = _table(
     _col("seq", Integer, "1-based order of the point by ended_at.", pk=True),
     _col("journey_id", ID, "The journey (journey.journey_id)."),
     _col("ended_at", TS, "When it was met, UTC."),
-    _col("e2e_days", Float, "End-to-end days."),
-    _col("moving_range", Float, "|this point - previous point|; NULL for the first."),
+    _col("e2e_days", Double, "End-to-end days."),
+    _col("moving_range", Double, "|this point - previous point|; NULL for the first."),
     _col("above_unpl", Boolean, "Point above UNPL (a signal)."),
     _col("in_run", Boolean, "Point belongs to a run of run_length on one side of the mean (a signal)."),
 )
@@ -215,29 +215,43 @@ pipeline_run = _table(
     _col("error", Text, "Error message when failed (never contains secrets)."),
 )
 
+def _ledger_cols() -> list[Column]:
+    """One input file and its row counts: shared by the run log and the staging ledger."""
+    return [
+        _col("source", String(40), "Source extract.", pk=True),
+        _col("file", String(400), "File path relative to the landing folder.", pk=True),
+        _col("sha256", String(64), "SHA-256 of the file's bytes."),
+        _col("delivery", String(12), "new, corrected (same name, new bytes) or duplicate (identical bytes already seen)."),
+        _col("rows_read", Integer, "Rows read."),
+        _col("rows_staged", Integer, "Rows that passed into staging."),
+        _col("rows_quarantined", Integer, "Rows quarantined."),
+    ]
+
+
+def _result_cols() -> list[Column]:
+    """One expectation's outcome: shared by the published results and the staging carry-over."""
+    return [
+        _col("suite", String(80), "Suite name (source_<source> or published_<table>).", pk=True),
+        _col("expectation", String(200), "Expectation type and its column(s).", pk=True),
+        _col("critical", Boolean, "A failure stops publishing."),
+        _col("success", Boolean, "Passed."),
+        _col("unexpected_count", Integer, "Rows that failed it."),
+        _col("details", Text, "Short summary of the failure (no row values from restricted data)."),
+    ]
+
+
 pipeline_run_input = _table(
     "pipeline_run_input", PUBLISHED, "one row per input file per run",
     "The input files of each run with their checksums and row counts.",
     _col("run_id", ID, "pipeline_run.run_id.", pk=True),
-    _col("source", String(40), "Source extract.", pk=True),
-    _col("file", String(400), "File path relative to the landing folder.", pk=True),
-    _col("sha256", String(64), "SHA-256 of the file's bytes."),
-    _col("delivery", String(12), "new, corrected (same name, new bytes) or duplicate (identical bytes already seen)."),
-    _col("rows_read", Integer, "Rows read."),
-    _col("rows_staged", Integer, "Rows that passed into staging."),
-    _col("rows_quarantined", Integer, "Rows quarantined."),
+    *_ledger_cols(),
 )
 
 validation_result = _table(
     "validation_result", PUBLISHED, "one row per expectation per suite per run",
     "Great Expectations results of each run.",
     _col("run_id", ID, "pipeline_run.run_id.", pk=True),
-    _col("suite", String(80), "Suite name (source_<source> or published_<table>).", pk=True),
-    _col("expectation", String(200), "Expectation type and its column(s).", pk=True),
-    _col("critical", Boolean, "A failure stops publishing."),
-    _col("success", Boolean, "Passed."),
-    _col("unexpected_count", Integer, "Rows that failed it."),
-    _col("details", Text, "Short summary of the failure (no row values from restricted data)."),
+    *_result_cols(),
 )
 
 # --------------------------------------------------------------------------- restricted
@@ -275,13 +289,7 @@ processed_file = _table(
 source_load = _table(
     "source_load", STAGING, "one row per input file of the latest staging of each source",
     "What the last stage_source of each source read, for the build's pipeline_run_input rows. Restricted.",
-    _col("source", String(40), "Source.", pk=True),
-    _col("file", String(400), "File path relative to the landing folder.", pk=True),
-    _col("sha256", String(64), "SHA-256 of the bytes."),
-    _col("delivery", String(12), "new, corrected or duplicate."),
-    _col("rows_read", Integer, "Rows read."),
-    _col("rows_staged", Integer, "Rows that passed into staging."),
-    _col("rows_quarantined", Integer, "Rows quarantined."),
+    *_ledger_cols(),
     _col("run_date", Date, "Run date the source was staged for."),
     _col("staged_at", TS, "When it was staged, UTC."),
 )
@@ -290,12 +298,7 @@ source_validation = _table(
     "source_validation", STAGING, "one row per expectation of the latest staging of each source",
     "Source-suite results of the last stage_source of each source, carried into the build's validation_result. Restricted.",
     _col("source", String(40), "Source.", pk=True),
-    _col("suite", String(80), "Suite name.", pk=True),
-    _col("expectation", String(200), "Expectation type and its column(s).", pk=True),
-    _col("critical", Boolean, "A failure stops the run."),
-    _col("success", Boolean, "Passed."),
-    _col("unexpected_count", Integer, "Rows that failed it."),
-    _col("details", Text, "Short summary of the failure."),
+    *_result_cols(),
 )
 
 quarantine = _table(

@@ -13,6 +13,7 @@ healthy. Every process it started is stopped (process groups) in a ``finally``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 import shutil
@@ -94,6 +95,17 @@ class Stack:
         names = services or tuple(p.stem for p in sorted(self.log_dir.glob("*.log")))
         return "\n".join(f"--- {n}\n{(self.log_dir / f'{n}.log').read_text(errors='replace')[-tail:]}"
                          for n in names if (self.log_dir / f"{n}.log").exists())
+
+    def task_errors(self) -> str:
+        """Why tasks failed, from the task logs under AIRFLOW_HOME (JSON lines)."""
+        errors = []
+        for log in sorted(Path(self.env["AIRFLOW_HOME"], "logs").rglob("*.log")):
+            for line in log.read_text(errors="replace").splitlines():
+                if '"Task failed with exception"' in line:
+                    detail = json.loads(line).get("error_detail") or [{}]
+                    errors.append(f"{log.parent.parent.name}/{log.parent.name}: "
+                                  f"{detail[0].get('exc_type')}: {str(detail[0].get('exc_value'))[:500]}")
+        return "\n".join(errors)
 
     def wait_for(self, what: str, probe, interval: float = 2.0):
         while self.remaining() > 0:
@@ -270,7 +282,7 @@ def test_landed_extracts_run_the_asset_triggered_chain_on_the_celery_stack(
         def chain_done():
             runs = dag_runs(metadata_db)
             failed = [r for r in runs if r[2] == "failed"]
-            assert not failed, f"failed runs {failed}\n{stack.logs()}"
+            assert not failed, f"failed runs {failed}\n{stack.task_errors()}\n{stack.logs()}"
             triggered = {dag for dag, kind, state in runs if kind == "asset_triggered" and state == "success"}
             return triggered == set(ALL_DAGS) and quiet_with_runs_of(metadata_db, ALL_DAGS)
 

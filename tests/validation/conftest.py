@@ -45,7 +45,6 @@ def rules() -> ValidationRules:
     return load_config(environ={}).validation
 
 
-AS_OF = pd.Timestamp("2026-11-26 23:59:59.999999")
 
 # One valid staged row per source; tests override the fields their rule is about.
 _VALID = {

@@ -77,6 +77,13 @@ def test_timestamps_must_be_in_the_sane_range(staged, rules, opened, ok):
         assert set(result.quarantine["line"]) == {1}
 
 
+def test_a_works_order_may_be_due_weeks_after_as_of_but_not_before_2000(staged, rules):
+    result = _source(staged, rules, "works_orders", {"target_at": pd.Timestamp("2027-01-15")},
+                     {"target_at": pd.Timestamp("1999-01-15")})
+    assert list(result.clean["work_order_id"]) == ["W1"]
+    assert list(result.quarantine["column"]) == ["target_at"]
+
+
 def test_values_outside_the_contract_sets_are_quarantined(staged, rules):
     result = _source(staged, rules, "works_orders", {"priority": "P9"}, {"status": "done"}, {})
     assert list(result.quarantine["column"]) == ["priority", "status"]
