@@ -36,6 +36,8 @@ out = Console()
 ConfigOpt = typer.Option(None, "--config", help="Council config YAML (overrides pipeline/defaults.yaml).")
 WarehouseOpt = typer.Option(None, "--warehouse", help="SQLAlchemy URL; default from config / JOURNEYS_WAREHOUSE_URL.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress output.")
+FullOpt = typer.Option(False, "--full", help="Rebuild everything (run: restage every source from the landing folder) "
+                                             "instead of only what changed since the last publication.")
 
 
 @contextmanager
@@ -103,6 +105,7 @@ def run(landing: Optional[Path] = typer.Option(None, "--landing", help="Landing 
         warehouse: Optional[str] = WarehouseOpt,
         as_of: Optional[str] = typer.Option(None, "--as-of", help="Run date YYYY-MM-DD; as-of = its end, Europe/London. Default today."),
         config: Optional[Path] = ConfigOpt,
+        full: bool = FullOpt,
         quiet: bool = QuietOpt) -> None:
     """Run the whole pipeline in-process: ingest, identity, journeys, measures, validate, publish."""
     from pipeline.stages import run_pipeline
@@ -110,7 +113,7 @@ def run(landing: Optional[Path] = typer.Option(None, "--landing", help="Landing 
     _logging(quiet)
     with _errors(), _progress(quiet) as progress:
         summary = run_pipeline(_run_date(as_of), config_file=config, warehouse_url=warehouse,
-                               landing_dir=landing, progress=progress)
+                               landing_dir=landing, progress=progress, full=full)
     _print_summary(summary, quiet)
 
 
@@ -130,13 +133,13 @@ def stage(source: str = typer.Argument(..., help="crm_cases, crm_case_events, ca
 
 @app.command("build")
 def build_cmd(as_of: Optional[str] = typer.Option(None, "--as-of"), config: Optional[Path] = ConfigOpt,
-              quiet: bool = QuietOpt) -> None:
+              full: bool = FullOpt, quiet: bool = QuietOpt) -> None:
     """Build and publish from what is staged (what the build DAG does)."""
     from pipeline.stages import build
 
     _logging(quiet)
     with _errors(), _progress(quiet) as progress:
-        summary = build(_run_date(as_of), config_file=config, progress=progress)
+        summary = build(_run_date(as_of), config_file=config, progress=progress, full=full)
     _print_summary(summary, quiet)
 
 
@@ -185,7 +188,7 @@ def _demo_secret(out_dir: Path) -> None:
 def _print_summary(summary: dict, quiet: bool) -> None:
     if quiet:
         return
-    keys = ("run_id", "run_date", "status", "journeys", "events", "people", "proactive_works_orders",
+    keys = ("run_id", "run_date", "status", "mode", "journeys", "events", "people", "proactive_works_orders",
             "rows_quarantined", "validation_outcome")
     out.print("[bold]Run[/bold]")
     for k in keys:

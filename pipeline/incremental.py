@@ -93,7 +93,8 @@ def update_journeys(staged: dict[str, pd.DataFrame], published: dict[str, pd.Dat
                     last: LastPublication, inputs: pd.DataFrame, previous_record: pd.DataFrame,
                     previous_attribution: pd.DataFrame, ident: IdentityResult, cfg: Config,
                     as_of: pd.Timestamp) -> JourneyUpdate:
-    """Reassemble the journeys of every component a change reaches; keep the rest.
+    """Reassemble the journeys of every component a change reaches; keep the rest, with
+    their durations brought to tonight's as-of (an open journey's age grows).
 
     ``ident`` is tonight's ``IdentityResult``; ``previous_record`` and
     ``previous_attribution`` the identity map the last publication was built with.
@@ -106,7 +107,6 @@ def update_journeys(staged: dict[str, pd.DataFrame], published: dict[str, pd.Dat
     seeds = seeds.union(inc.changed_identity(previous_record, ident.person_record,
                                              previous_attribution, ident.call_attribution))
     seeds = seeds.union(inc.vanished_records(membership, staged))
-    seeds = seeds.union(inc.JOURNEY + old_journey.loc[old_journey["status"] == "open", "journey_id"].astype(str))
     edges = inc.record_links(staged["crm_cases"], staged["call_logs"], staged["works_orders"],
                              [(previous_record, previous_attribution), (ident.person_record, ident.call_attribution)],
                              membership)
@@ -127,9 +127,11 @@ def update_journeys(staged: dict[str, pd.DataFrame], published: dict[str, pd.Dat
         "journeys_replaced": int(len(replaced_j)), "journeys_rebuilt": int(len(rebuilt)),
         "journeys_changed": int(len(changed)), "assembly": jr.report,
     }
+    journey, journey_event = inc.in_key_order(inc.splice(old_journey, reach.journeys, rebuilt),
+                                              inc.splice(old_events, reach.journeys, jr.journey_event))
     return JourneyUpdate(
-        journey=inc.exact_durations(inc.splice(old_journey, reach.journeys, rebuilt), as_of),
-        journey_event=inc.splice(old_events, reach.journeys, jr.journey_event),
+        journey=inc.exact_durations(journey, as_of),
+        journey_event=journey_event,
         changed_old=changed.intersection(pd.Index(replaced_j["journey_id"])),
         changed_new=changed.intersection(pd.Index(rebuilt["journey_id"])),
         proactive_works_orders=inc.count_proactive(staged["crm_cases"], staged["works_orders"], as_of),

@@ -210,6 +210,7 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
     """
     from pipeline import incremental
     from pipeline.identity.resolve import PreviousIdentity, resolve_identity
+    from pipeline.transforms.increments import in_key_order
     from pipeline.transforms.journeys import assemble_journeys
     from pipeline.transforms.measures import build_measures
     from pipeline.warehouse.publish import publish
@@ -248,8 +249,10 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
                 jr = assemble_journeys(staged["crm_cases"], staged["crm_case_events"], staged["call_logs"],
                                        staged["works_orders"], ident.person_record, ident.call_attribution,
                                        cfg.journeys, ctx.as_of)
-                journey = jr.journey.merge(ident.person[["person_id", "person_key"]], how="left", on="person_id")
-                journey_event, proactive, journeys_report = jr.journey_event, jr.proactive_works_orders, jr.report
+                journey, journey_event = in_key_order(
+                    jr.journey.merge(ident.person[["person_id", "person_key"]], how="left", on="person_id"),
+                    jr.journey_event)
+                proactive, journeys_report = jr.proactive_works_orders, jr.report
             with _timed(timings, "measures", progress):
                 measures = build_measures(journey, journey_event, cfg.measures, ctx.as_of, cfg.timezone)
         else:

@@ -89,7 +89,8 @@ def _capability(groups: list[dict], figures: _Figures, threshold: int) -> list[d
                     "journeys": _fmt_count(summaries.suppress_count(limits["journeys"], threshold)),
                     "mean": f"{limits['mean_days']:.1f}", "unpl": f"{limits['unpl']:.1f}",
                     "lnpl": f"{limits['lnpl']:.1f}",
-                    "signals": int((limits.get("points_above_unpl") or 0) + (limits.get("runs") or 0))})
+                    "above": _fmt_count(summaries.suppress_count(limits.get("points_above_unpl"), threshold)),
+                    "runs": _fmt_count(summaries.suppress_count(limits.get("runs"), threshold))})
     return out
 
 

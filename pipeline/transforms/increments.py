@@ -8,9 +8,10 @@ works order's case ref or parent). Records, people and last night's journeys joi
 those links form *components*; a journey never spans two. A component's journeys can
 only differ from last night's when something in it changed: a record new or changed
 since the last publication, a record that vanished, a person or call attribution
-that moved, a record dated after the last as-of, or an open journey (its age grows).
-So those components are reassembled from all their records, and every other journey
-is kept as published.
+that moved, or a record dated after the last as-of (every rule compares record times
+with as-of, so nothing else moves when as-of does). Those components are reassembled
+from all their records; every other journey is kept as published, with only its
+duration recomputed (an open journey's age grows with as-of).
 
 Each aggregate row is a function of its own (service, category, period) group, so only
 the groups a changed journey fed, before or after the change, are recomputed; the
@@ -188,7 +189,8 @@ def record_links(cases: pd.DataFrame, calls: pd.DataFrame, works_orders: pd.Data
             _pairs(leg, PERSON + attribution["person_id"].astype(object)),
             _pairs(leg, CASE + attribution["resolved_case_id"].astype(object)),
         ]
-    return pd.concat([p for p in parts if len(p)], ignore_index=True)
+    found = [p for p in parts if len(p)]
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame({"a": [], "b": []}, dtype=object)
 
 
 def reached(edges: pd.DataFrame, seeds: pd.Index) -> pd.Index:
@@ -240,15 +242,25 @@ def splice(previous: pd.DataFrame, replaced: pd.Index, rebuilt: pd.DataFrame) ->
 
 
 def exact_durations(journey: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """``e2e_hours`` and ``e2e_days`` recomputed from each journey's own times, exactly as
-    ``journey_measures`` computes them: a duration read back from a single-precision
-    warehouse column (DuckDB's FLOAT) must not feed tonight's aggregates, or they would
-    differ from a full rebuild's in the last digits."""
+    """``e2e_hours`` and ``e2e_days`` at ``as_of``, from each journey's own times, exactly
+    as ``journey_measures`` computes them: an open journey kept from last night has
+    aged, and a duration read back from a single-precision warehouse column (DuckDB's
+    FLOAT) must not feed tonight's aggregates, or they would differ from a full
+    rebuild's in the last digits."""
     status = journey["status"]
     hours = ((journey["ended_at"] - journey["started_at"]).where(status == "met")
              .fillna((as_of - journey["started_at"]).where(status == "open")))
     e2e_hours = hours.dt.total_seconds() / 3600
     return journey.assign(e2e_hours=e2e_hours, e2e_days=e2e_hours / 24)
+
+
+def in_key_order(journey: pd.DataFrame, journey_event: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Journeys by ``journey_id`` and events by ``journey_id, seq``. A float mean (e.g.
+    mean end-to-end days) depends on the order its terms are added in, in the last
+    bits; a full build and a splice hold the same rows in different orders, so both
+    hand them to the measures in this one."""
+    return (journey.sort_values("journey_id", ignore_index=True),
+            journey_event.sort_values(["journey_id", "seq"], ignore_index=True))
 
 
 def _fingerprints(journey: pd.DataFrame, journey_event: pd.DataFrame) -> pd.Series:

@@ -52,8 +52,8 @@ class SuppressionSpec:
 
 def small_count_mask(frame: pd.DataFrame, counts: Sequence[str], threshold: int) -> pd.DataFrame:
     """Primary suppression: True where a count is from 1 to ``threshold - 1``."""
-    values = frame[list(counts)]
-    return (values >= 1) & (values < threshold)
+    values = frame[list(counts)].astype("Float64")
+    return ((values >= 1) & (values < threshold)).fillna(False).astype(bool)  # NULL is not small
 
 
 def protect_additive(frame: pd.DataFrame, hidden: pd.DataFrame, relations: Sequence[Additive]) -> pd.DataFrame:
@@ -116,7 +116,8 @@ def apply_suppression(frame: pd.DataFrame, spec: SuppressionSpec, hidden: pd.Dat
     and name them all in ``suppressed``."""
     hidden = hidden.copy()
     for name, deps in spec.derived.items():
-        hidden[name] = hidden[list(deps)].any(axis=1)
+        own = hidden[name] if name in hidden.columns else False  # a count may also derive
+        hidden[name] = hidden[list(deps)].any(axis=1) | own
     out = frame.copy()
     for name in spec.counts:
         out[name] = out[name].astype("Int64").mask(hidden[name])

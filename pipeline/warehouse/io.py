@@ -21,6 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 from pipeline.warehouse.tables import ALL_SCHEMAS, metadata
 
 
+DDL_LOCK_KEY = 727_274_001  # any constant shared by every process of the pipeline
+
+
 def create_engine(url: str) -> Engine:
     """An engine for the warehouse URL; DuckDB files get their folder created."""
     if url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:"):
@@ -47,7 +50,10 @@ def ensure_schemas(conn: Connection, schemas: Iterable[str] = ALL_SCHEMAS) -> No
 
 
 def create_tables(conn: Connection, tables: Iterable[sa.Table] | None = None) -> None:
-    """Create declared tables that do not exist yet (idempotent)."""
+    """Create declared tables that do not exist yet (idempotent, and safe when parallel
+    tasks do it at once: on PostgreSQL a transaction lock serialises the DDL)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({DDL_LOCK_KEY})")
     ensure_schemas(conn)
     metadata.create_all(conn, tables=list(tables) if tables is not None else None, checkfirst=True)
 

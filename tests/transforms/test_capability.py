@@ -143,3 +143,18 @@ def test_threshold_one_publishes_a_single_point_chart_without_limits():
     summary, points = measure_capability(_met([3.0], ["2026-10-01"]), rules, AS_OF, "Europe/London")
     assert summary.loc[0, "journeys"] == 1 and pd.isna(summary.loc[0, "unpl"])
     assert len(points) == 1
+
+
+def test_small_signal_counts_are_suppressed_like_any_count():
+    """journeys.md: every aggregate count from 1 to threshold-1 is published as NULL."""
+    import pandas as pd
+
+    from pipeline.transforms.capability import CAPABILITY_SUPPRESSION
+    from pipeline.transforms.suppression import suppress_small_numbers
+
+    row = pd.DataFrame({"journeys": [20], "mean_days": [3.0], "mr_bar": [1.0], "unpl": [5.66], "lnpl": [0.34],
+                        "points_above_unpl": [2], "runs": [0]})
+    out = suppress_small_numbers(row, CAPABILITY_SUPPRESSION, 5)
+    assert pd.isna(out.loc[0, "points_above_unpl"]) and out.loc[0, "runs"] == 0
+    assert out.loc[0, "journeys"] == 20 and out.loc[0, "mean_days"] == 3.0
+    assert out.loc[0, "suppressed"] == "points_above_unpl"

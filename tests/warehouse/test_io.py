@@ -59,3 +59,19 @@ def test_create_tables_is_idempotent(warehouse_url):
     for _ in range(2):
         with engine.begin() as conn:
             io.create_tables(conn)
+
+
+@pytest.mark.postgres
+def test_parallel_tasks_can_create_the_tables_at_once(pg_url):
+    """Two ingest tasks of one DAG start together; neither may fail on the DDL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def init() -> None:
+        engine = io.create_engine(pg_url)
+        with engine.begin() as conn:
+            io.create_tables(conn)
+        engine.dispose()
+
+    with ThreadPoolExecutor(4) as pool:
+        for f in [pool.submit(init) for _ in range(4)]:
+            f.result()
