@@ -89,31 +89,61 @@ class PeopleScores:
     calls_attributed: int
     call_precision: float
     call_recall: float
+    call_precision_all: float
+    calls_attributed_unknown_caller: int
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
+def true_person_of(our_person: pd.Series, true_person: pd.Series) -> pd.Series:
+    """Each of our person ids -> the true person holding most of its cases (ties: the
+    smaller true id). Both series are indexed by case_id."""
+    pairs = pd.DataFrame({"ours": our_person, "truth": true_person}).dropna()
+    return (pairs.groupby(["ours", "truth"]).size().rename("n").reset_index()
+            .sort_values(["ours", "n", "truth"], ascending=[True, False, True]).drop_duplicates("ours")
+            .set_index("ours")["truth"])
+
+
 def score_people(truth_dir: Path, person_record: pd.DataFrame, call_attribution: pd.DataFrame) -> PeopleScores:
-    """Person B³ over CRM cases; call attribution precision (right person among those
-    attributed) and recall (attributed correctly among calls made by a known person)."""
+    """Person linkage and call attribution against the generator's truth.
+
+    - Person precision/recall/F1: B³ over every CRM case (anonymous ones included, so a
+      perfect linker scores a little under 1).
+    - A call leg's *true caller* is the person who rang (truth ``person_id``); our
+      person for it is mapped to a true person by :func:`true_person_of`.
+    - *Known callers* hold a CRM contact record (a case with a ``customer_id``) in the
+      extracts: the only people the pipeline can ever name.
+    - ``call_precision``: of the legs attributed to someone whose true caller is a known
+      caller, the share attributed to that caller.
+    - ``calls_attributed_unknown_caller``: legs attributed to someone although their
+      caller has no CRM record; always the wrong person (journeys.md gives a number known
+      for one person to that person, e.g. a household landline rung by a member the
+      CRM has never heard of). Counted here, not hidden: ``call_precision_all`` is
+      the precision over every attributed leg, these included.
+    - ``call_recall``: legs attributed to their true caller, over all legs made by known
+      callers (withheld and unknown-number calls of known callers count as misses).
+    """
     records = pd.read_csv(truth_dir / "records.csv", dtype=str, keep_default_na=False)
-    crm = records[records["system"] == "crm"].set_index("source_ref")["person_id"]
+    crm_records = records[records["system"] == "crm"]
+    crm = crm_records.set_index("source_ref")["person_id"]
     ours = person_record.set_index("case_id")["person_id"].reindex(crm.index)
     precision, recall, f1 = b_cubed(ours, crm)
 
-    # Calls: map our person ids to true ids through the cases (majority true person).
-    case_map = pd.DataFrame({"ours": ours, "truth": crm}).dropna()
-    our_to_true = (case_map.groupby(["ours", "truth"]).size().rename("n").reset_index()
-                   .sort_values(["ours", "n"], ascending=[True, False]).drop_duplicates("ours")
-                   .set_index("ours")["truth"])
+    known_callers = set(crm_records.loc[crm_records["customer_id"] != "", "person_id"])
     calls = records[(records["system"] == "telephony") & (records["person_id"] != "")]
     truth_calls = calls.set_index("source_ref")["person_id"]
     attributed = call_attribution.dropna(subset=["person_id"]).set_index("call_id")["person_id"]
-    attributed = attributed.map(our_to_true)
-    joined = pd.DataFrame({"ours": attributed}).join(truth_calls.rename("truth"), how="left")
-    known = joined.dropna(subset=["truth"])
-    call_precision = float((known["ours"] == known["truth"]).mean()) if len(known) else 1.0
-    call_recall = float((known["ours"] == known["truth"]).sum() / max(len(truth_calls), 1))
-    return PeopleScores(len(crm), precision, recall, f1, int(len(attributed)), call_precision, call_recall)
-
+    joined = pd.DataFrame({"ours": attributed.map(true_person_of(ours, crm))}).join(
+        truth_calls.rename("truth"), how="inner")
+    right = joined["ours"] == joined["truth"]
+    known = joined["truth"].isin(known_callers)
+    by_known = truth_calls.isin(known_callers)
+    return PeopleScores(
+        cases=len(crm), person_precision=precision, person_recall=recall, person_f1=f1,
+        calls_attributed=int(len(attributed)),
+        call_precision=float(right[known].mean()) if known.any() else 1.0,
+        call_recall=float(right[known].sum() / max(int(by_known.sum()), 1)),
+        call_precision_all=float(right.mean()) if len(right) else 1.0,
+        calls_attributed_unknown_caller=int((~known).sum()),
+    )

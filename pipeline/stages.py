@@ -13,6 +13,7 @@ import logging
 import secrets as _secrets
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
     """
     from pipeline.ingest.extract import ingest_source
     from pipeline.ingest.mapping import load_mapping
-    from pipeline.transforms.increments import fold_night
+    from pipeline.transforms.increments import fold_night, staging_changes
     from pipeline.validation.validate import validate_source
 
     if source not in SOURCES:
@@ -139,17 +140,21 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
         full, result = True, ingest(None)
         inputs = result.inputs.assign(delivery=result.inputs["file"].map(delivery).fillna(result.inputs["delivery"]))
     checked = validate_source(source, result.staged, cfg.validation, ctx.as_of, ctx.run_id)
-    if full:
-        staged = checked.clean
-    else:
+    staging = t.staging_tables[source]
+    staged, previous = checked.clean, None
+    if not full and len(result.staged):
         with ctx.engine.connect() as conn:
-            staged = fold_night(io.read_frame(conn, t.staging_tables[source]), result.staged, checked.clean, source)
+            previous = io.read_frame(conn, staging)
+        staged = fold_night(previous, result.staged, checked.clean, source)
     quarantine = pd.concat([result.quarantine, checked.quarantine], ignore_index=True)
     quarantine["run_id"] = ctx.run_id
     inputs = _inputs_with_validation(inputs, checked.quarantine)
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     with ctx.engine.begin() as conn:
-        io.write_frame(conn, t.staging_tables[source], staged, replace=True)
+        if full:
+            io.write_frame(conn, staging, staged, replace=True)
+        elif previous is not None:
+            _apply_staging_changes(conn, staging, *staging_changes(previous, staged))
         if full:  # an incremental night keeps earlier nights' quarantine and adds its own
             conn.exec_driver_sql(f"DELETE FROM quarantine.quarantine WHERE source = '{source}'")
             conn.exec_driver_sql(f"DELETE FROM staging.processed_file WHERE source = '{source}'")
@@ -162,14 +167,30 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
         new_files = inputs.merge(known[["file", "sha256"]], how="left", on=["file", "sha256"], indicator=True)
         new_files = new_files[new_files["_merge"] == "left_only"].drop_duplicates(["file", "sha256"])
         io.write_frame(conn, t.processed_file, new_files.assign(first_run_id=ctx.run_id))
+        rows_staged = conn.execute(sa.select(sa.func.count()).select_from(staging)).scalar()
     read = inputs[inputs["delivery"] != "duplicate"]
     summary = {
         "source": source, "run_date": ctx.run_date.isoformat(), "mode": "full" if full else "incremental",
         "files": int(len(inputs)), "files_read": int(len(read)), "rows_read": int(inputs["rows_read"].sum()),
-        "rows_staged": int(len(staged)), "rows_quarantined": int(len(quarantine)), "report": result.report,
+        "rows_staged": int(rows_staged), "rows_quarantined": int(len(quarantine)), "report": result.report,
     }
     log.info("staged %s: %s", source, {k: v for k, v in summary.items() if k != "report"})
     return summary
+
+
+def _apply_staging_changes(conn: Connection, staging: sa.Table, gone: pd.DataFrame, added: pd.DataFrame) -> None:
+    """Delete the superseded rows (by lineage, through a temporary table) and insert the
+    night's winners: a night touches thousands of rows, never worth rewriting millions."""
+    if len(gone):
+        lineage = sa.Table(f"_gone_{uuid.uuid4().hex[:8]}", sa.MetaData(), sa.Column("source_file", sa.Text),
+                           sa.Column("source_line", sa.Integer), prefixes=["TEMPORARY"])
+        lineage.create(conn)
+        io.write_frame(conn, lineage, gone)
+        target, temp = io.quote(conn, staging), io.quote(conn, lineage)
+        conn.exec_driver_sql(f"DELETE FROM {target} WHERE (source_file, source_line) IN "
+                             f"(SELECT source_file, source_line FROM {temp})")
+        lineage.drop(conn)
+    io.write_frame(conn, staging, added)
 
 
 def _inputs_with_validation(inputs: pd.DataFrame, validation_quarantine: pd.DataFrame) -> pd.DataFrame:

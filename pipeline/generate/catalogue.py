@@ -141,14 +141,15 @@ POSTCODE_UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # Royal Mail never uses C I K M 
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
 
 # ------------------------------------------------------------------ phone numbers (E.164)
-# Ofcom's drama ranges: 07700 900000-900999 is the only mobile block, so beyond a
-# thousand mobile holders numbers repeat (the truth then applies the shared-number rule).
+# Ofcom's drama ranges, and nothing else: 07700 900000-900999 is the only mobile block
+# (pipeline/generate/numbers.py hands numbers out on first use, never twice while the
+# 16,998 of them last).
 MOBILE_BLOCK = "+447700900"
 # 01632 960xxx is the fictional local area; 960000 and 960999 are left out because
 # defaults.yaml blocks them as switchboard/test lines. Further drama blocks take the
 # overflow and the numbers people ring from that no CRM record knows (work phones).
 LOCAL_LANDLINE_BLOCK = "+441632960"
-OTHER_LANDLINE_BLOCKS = ("+441134960", "+441144960", "+441164960", "+441174960", "+441184960",
-                         "+441214960", "+441314960", "+441414960", "+441514960", "+441614960",
-                         "+441914980", "+442079460", "+442920180")
+OTHER_LANDLINE_BLOCKS = ("+441134960", "+441144960", "+441154960", "+441164960", "+441174960",
+                         "+441184960", "+441214960", "+441314960", "+441414960", "+441514960",
+                         "+441614960", "+441914980", "+442079460", "+442896496", "+442920180")
 WITHHELD = ("", "withheld")  # how the switch writes a hidden CLI

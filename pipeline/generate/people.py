@@ -2,7 +2,9 @@
 records people leave behind (several per person, each typed a little differently).
 
 Households share an address, usually a surname, and sometimes a landline; members
-have their own mobiles. Some people change mobile or e-mail during the window.
+have their own mobiles. Some people change mobile or e-mail during the window. Phone
+numbers are named by keys and drawn from the drama ranges only when first used
+(pipeline/generate/numbers.py), so unrelated people do not share them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from dataclasses import dataclass, field
 
 from pipeline.generate import catalogue as cat
 from pipeline.generate.draws import Draws, cumulative
-from pipeline.generate.mess import (crm_phone, email_address, vary_address, vary_forename,
-                                    vary_postcode, vary_surname)
+from pipeline.generate.mess import crm_phone, vary_address, vary_forename, vary_postcode, vary_surname
+from pipeline.generate.numbers import EmailBook, NumberBook, NumberKey
 
 HOUSEHOLD_SIZES = cumulative((0.34, 0.34, 0.18, 0.14))  # 1, 2, 3, 4 people
 MAX_CONTACT_RECORDS = 3
@@ -32,7 +34,7 @@ class Household:
     street: Street
     postcode: str
     uprn: str
-    landline: str | None  # E.164
+    landline: NumberKey | None  # the number itself comes from the NumberBook on first use
 
 
 @dataclass
@@ -43,18 +45,24 @@ class Person:
     forename: str
     surname: str
     date_of_birth: str
-    mobiles: list[tuple[int, str]]  # (from epoch second, E.164); the latest one started is current
+    numbers: NumberBook  # shared by everyone: turns the keys below into E.164 numbers
+    mobiles: list[tuple[int, NumberKey]]  # (from epoch second, key); the latest one started is current
     emails: list[tuple[int, str]]
-    other_phone: str  # a work or borrowed phone: rings from it, never on a CRM record
-    former_mobile: str | None = None  # given up before the window; old forms still carry it
+    other_phone: NumberKey  # a work or borrowed phone: rings from it, never on a CRM record
+    former_mobile: NumberKey | None = None  # given up before the window; old forms still carry it
     customers: list[int] = field(default_factory=list)  # keys of this person's CRM contact records
 
-    def mobile_at(self, t: int) -> str | None:
+    def mobile_at(self, t: int) -> NumberKey | None:
+        """The key of the mobile current at ``t`` (``phone`` turns it into a number)."""
         current = None
-        for start, number in self.mobiles:
+        for start, key in self.mobiles:
             if start <= t:
-                current = number
+                current = key
         return current
+
+    def phone(self, key: NumberKey) -> str:
+        """E.164 number of one of this person's (or their household's) phone keys."""
+        return self.numbers.number(key)
 
     def email_at(self, t: int) -> str:
         current = self.emails[0][1]
@@ -93,67 +101,36 @@ def build_streets(d: Draws) -> list[Street]:
     return streets
 
 
-class _NumberPlan:
-    """Hands out drama-range numbers: mobiles cycle through the one mobile block;
-    landlines fill the local block then the others; 'other' phones count down from the end."""
-
-    def __init__(self, d: Draws):
-        order = list(range(1000))
-        for i in range(999, 0, -1):  # seeded Fisher-Yates so mobile numbers look scattered
-            j = d.below(i + 1)
-            order[i], order[j] = order[j], order[i]
-        self._mobile_order = order
-        self._mobiles = 0
-        self._landlines = [f"{cat.LOCAL_LANDLINE_BLOCK}{i:03d}" for i in range(1, 999)] + [
-            f"{block}{i:03d}" for block in cat.OTHER_LANDLINE_BLOCKS for i in range(1000)]
-        self._next_landline = 0
-        self._next_other = len(self._landlines) - 1
-
-    def mobile(self) -> str:
-        number = f"{cat.MOBILE_BLOCK}{self._mobile_order[self._mobiles % 1000]:03d}"
-        self._mobiles += 1
-        return number
-
-    def landline(self) -> str:
-        number = self._landlines[self._next_landline % len(self._landlines)]
-        self._next_landline += 1
-        return number
-
-    def other(self) -> str:
-        number = self._landlines[self._next_other % len(self._landlines)]
-        self._next_other -= 1
-        return number
-
-
 def build_people(count: int, window: tuple[int, int], d: Draws) -> tuple[list[Person], list[Street]]:
     """``count`` people in households on the council's streets; ``window`` (start, end)
     epoch seconds bounds the moments people change phones and e-mails."""
     streets = build_streets(d)
-    numbers = _NumberPlan(d)
+    numbers, emails_taken = NumberBook(d), EmailBook()
     people: list[Person] = []
     while len(people) < count:
         size = min(1 + d.weighted(HOUSEHOLD_SIZES), count - len(people))
         street = d.pick(streets)
+        uprn = f"{90000000000 + 7919 * (len(people) + 1)}"
         household = Household(number=1 + d.below(180), street=street, postcode=d.pick(street.postcodes),
-                              uprn=f"{90000000000 + 7919 * (len(people) + 1)}",
-                              landline=numbers.landline() if d.chance(0.45) else None)
+                              uprn=uprn, landline=("landline", uprn) if d.chance(0.45) else None)
         family = d.pick(cat.SURNAMES)
         for member in range(size):
             i = len(people)
             forename = d.pick(cat.FORENAMES)
             surname = family if member == 0 or d.chance(0.85) else d.pick(cat.SURNAMES)
             born = dt.date(1940, 1, 1) + dt.timedelta(days=d.below(66 * 365))
-            mobiles = [(window[0], numbers.mobile())] if d.chance(0.85) or household.landline is None else []
+            mobiles = [(window[0], ("mobile", i, 0))] if d.chance(0.85) or household.landline is None else []
             if mobiles and d.chance(0.08):
-                mobiles.append((int(d.between(*window)), numbers.mobile()))
+                mobiles.append((int(d.between(*window)), ("mobile", i, 1)))
             domain = d.pick(cat.EMAIL_DOMAINS)
-            emails = [(window[0], email_address(forename, surname, d.below(4), i % 1000, domain))]
+            emails = [(window[0], emails_taken.address(forename, surname, d.below(4), i % 1000, domain))]
             if d.chance(0.1):
                 emails.append((int(d.between(*window)),
-                               email_address(forename, surname, d.below(4) + 1, (i * 7) % 1000, d.pick(cat.EMAIL_DOMAINS))))
-            former = numbers.mobile() if mobiles and d.chance(0.1) else None
+                               emails_taken.address(forename, surname, d.below(4) + 1, (i * 7) % 1000,
+                                                    d.pick(cat.EMAIL_DOMAINS))))
+            former = ("former", i) if mobiles and d.chance(0.1) else None
             people.append(Person(i, f"P{i + 1:06d}", household, forename, surname, born.isoformat(),
-                                 mobiles, emails, numbers.other(), former))
+                                 numbers, mobiles, emails, ("other", i), former))
     return people, streets
 
 
@@ -163,14 +140,15 @@ def new_contact_record(key: int, person: Person, t: int, d: Draws) -> ContactRec
     mobile = person.mobile_at(t)
     if person.former_mobile and d.chance(0.5):
         mobile = person.former_mobile  # details copied from an old form
-    phone = None
+    phone_key = None
     r = d.u()
     if mobile and (h.landline is None or r < 0.55):
-        phone = mobile
+        phone_key = mobile
     elif h.landline and r < 0.88:
-        phone = h.landline
+        phone_key = h.landline
     elif mobile and r < 0.88:
-        phone = mobile
+        phone_key = mobile
+    phone = person.phone(phone_key) if phone_key else None
     email = person.email_at(t) if d.chance(0.7) else None
     if email and d.chance(0.08):
         email = email.title() if d.chance(0.5) else email.upper()

@@ -298,10 +298,11 @@ class Simulation:
         if r < 0.07:
             return None, d.pick(cat.WITHHELD)
         if r < 0.11:
-            number = p.other_phone
+            key = p.other_phone
         else:
             mobile, landline = p.mobile_at(t), p.household.landline
-            number = mobile if mobile and (landline is None or d.chance(0.65)) else (landline or mobile)
+            key = mobile if mobile and (landline is None or d.chance(0.65)) else (landline or mobile)
+        number = p.phone(key)
         return number, cli_phone(number, d)
 
     def _call(self, b: _Batch, t: int, queue: str, number: tuple[str | None, str],

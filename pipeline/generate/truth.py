@@ -44,7 +44,7 @@ STATUSES = ("met", "open", "withdrawn", "abandoned", "unlinked")
 JOURNEY_COLUMNS = ["journey_id", "person_id", "service", "category", "status", "started_at", "ended_at",
                    "contacts", "value_contacts", "failure_contacts",
                    *[f"failure_{t}" for t in FAILURE_TYPES], "handoffs"]
-RECORD_COLUMNS = ["system", "source_ref", "person_id", "journey_id"]
+RECORD_COLUMNS = ["system", "source_ref", "person_id", "journey_id", "customer_id"]
 
 
 @dataclass
@@ -332,11 +332,12 @@ def derive_truth(world: World, snap: Snapshot, rules: JourneyRules) -> Truth:
     records = []
     for j in order:
         journey, jid = journeys[j], journey_ids[j]
-        records += [("crm", c.case_id, person_ids[c.raw.person], jid) for c in journey.cases]
-        records += [("telephony", leg.call_id, person_ids[leg.raw.person], jid)
+        records += [("crm", c.case_id, person_ids[c.raw.person], jid, snap.customer_ids.get(c.raw.customer))
+                    for c in journey.cases]
+        records += [("telephony", leg.call_id, person_ids[leg.raw.person], jid, None)
                     for legs in journey.contacts for leg in legs]
-        records += [("works", w.work_order_id, person_ids[journey.person], jid) for w in journey.works_orders]
-    proactive = [("works", wo_id, None, None) for wo_id in snap.works_orders if wo_id not in works_journey]
+        records += [("works", w.work_order_id, person_ids[journey.person], jid, None) for w in journey.works_orders]
+    proactive = [("works", wo_id, None, None, None) for wo_id in snap.works_orders if wo_id not in works_journey]
     records_df = pd.DataFrame.from_records(records + proactive, columns=RECORD_COLUMNS)
     records_df = records_df.sort_values(["system", "source_ref"], kind="mergesort").reset_index(drop=True)
     return Truth(records_df, journeys_df, len(proactive), withheld)

@@ -83,6 +83,17 @@ def fold_night(previous: pd.DataFrame, night: pd.DataFrame, clean: pd.DataFrame,
     return merged[~here.isin(rejected)].reset_index(drop=True)
 
 
+def staging_changes(previous: pd.DataFrame, staged: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(lineage ``source_file, source_line`` of previous rows no longer staged, rows newly
+    staged). A row is one line of one file version, so lineage identifies it (a file
+    re-delivered corrected restages its source in full instead)."""
+    lineage = ["source_file", "source_line"]
+    before = pd.MultiIndex.from_frame(previous[lineage].astype({"source_line": "int64"}))
+    after = pd.MultiIndex.from_frame(staged[lineage].astype({"source_line": "int64"}))
+    gone = previous.loc[~before.isin(after), lineage].reset_index(drop=True)
+    return gone.astype({"source_line": "int64"}), staged[~after.isin(before)].reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- what changed
 
 

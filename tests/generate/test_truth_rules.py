@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline.config import load_config
+from pipeline.generate.draws import Draws
 from pipeline.generate.extracts import CallState, CaseState, Snapshot, WorksOrderState
 from pipeline.generate.localtime import NULL_TIME
+from pipeline.generate.numbers import NumberBook
 from pipeline.generate.people import ContactRecord, Household, Person, Street
 from pipeline.generate.simulate import RawCall, RawCase, RawWorksOrder, World
 from pipeline.generate.truth import Measures, _Attribution, _Journey, derive_truth, measure_journey
@@ -181,9 +184,10 @@ def test_a_call_joins_a_case_opened_within_the_link_window_after_it():
 
 def _world_with_shared_landline(second_case_open: bool) -> tuple[World, Snapshot]:
     street = Street("Mill Lane", "99001001", ("ZX1 1AB",))
-    home = Household(1, street, "ZX1 1AB", "90000000001", SHARED)
-    people = [Person(i, f"P{i + 1:06d}", home, "Ann", "Lockwood", "1970-01-01", [], [(0, "a@example.com")], "")
-              for i in range(2)]
+    home = Household(1, street, "ZX1 1AB", "90000000001", ("landline", "90000000001"))
+    numbers = NumberBook(Draws(np.random.default_rng(0)))
+    people = [Person(i, f"P{i + 1:06d}", home, "Ann", "Lockwood", "1970-01-01", numbers, [],
+                     [(0, f"ann{i}@example.com")], ("other", i)) for i in range(2)]
     world = World(people)
     for key, person in ((10, 0), (11, 1)):
         world.customers[key] = ContactRecord(key, person, T0, "Ann", "Lockwood", None, "01632 960123", SHARED,

@@ -84,6 +84,15 @@ def test_fold_night_keeps_a_record_when_a_quarantined_older_version_arrives_late
     assert out["source_file"].tolist() == ["2026-03-02.csv"]
 
 
+def test_staging_changes_are_the_superseded_rows_and_the_new_ones():
+    before = _staged("crm_cases", [_case("C1", "a.csv", 1), _case("C2", "a.csv", 2)])
+    night = _staged("crm_cases", [_case("C1", "b.csv", 1, updated="2026-03-02 10:00"), _case("C3", "b.csv", 2)])
+    after = inc.fold_night(before, night, night, "crm_cases")
+    gone, added = inc.staging_changes(before, after)
+    assert gone.to_dict("records") == [{"source_file": "a.csv", "source_line": 1}]
+    assert sorted(added["case_id"]) == ["C1", "C3"]
+
+
 # --------------------------------------------------------------------------- what changed
 
 
