@@ -18,12 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-# Floors from the issues (journeys: issue 4; people: issue 3, see docs/identity.md for
-# why the person and call floors are set below 0.99 on generated data).
+# Floors from the issues (journeys: issue 4; people: issue 3). call_precision is over
+# callers the CRM knows; call_precision_all also counts calls from household members the
+# CRM has never seen, which journeys.md's rule gives to the member it knows (see
+# score_people and docs/identity.md), so its floor guards against regressions only.
 JOURNEY_FLOORS = {"journey_f1": 0.98, "status_accuracy": 0.98, "ended_at_within_60s": 0.98,
                   "handoffs_exact": 0.90}
 FAILURE_SHARE_TOLERANCE = 0.02
-PEOPLE_FLOORS = {"person_f1": 0.98, "call_precision": 0.95}
+PEOPLE_FLOORS = {"person_f1": 0.98, "call_precision": 0.99, "call_precision_all": 0.97}
 
 
 def main() -> int:

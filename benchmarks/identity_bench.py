@@ -33,12 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.config import load_config  # noqa: E402
 
-# Enforced in --ci. The targets for B-cubed F1 and call attribution precision on the
-# generator's truth are 0.99; the generator caps both below that (drama-range mobiles reused
-# across people, e-mails that collide between namesakes, namesakes within households:
-# see docs/identity.md), so those two floors guard against regressions from the
-# measured figures until the generator's number and e-mail space is widened.
-FLOORS = {"febrl4_f1": 0.99, "blocking_recall": 0.99, "b3_f1": 0.98, "attribution_precision_rule": 0.95}
+# Enforced in --ci. The target for call attribution precision on the generator's truth
+# is 0.99: met for callers the CRM knows (attribution_precision_known). Counting every
+# attributed leg, calls from household members the CRM has never seen (journeys.md gives
+# a household landline known for one member to that member) and namesakes within
+# households keep B-cubed F1 and the all-legs figure below 0.99 (docs/identity.md), so
+# those floors guard against regressions from the measured figures.
+FLOORS = {"febrl4_f1": 0.99, "blocking_recall": 0.99, "b3_f1": 0.98, "attribution_precision_rule": 0.97,
+          "attribution_precision_known": 0.99}
 MAX_SPEED_RATIO = 1.5
 CI_SIZE = 10000  # people; with CI_DAYS about 7,000 CRM cases (fixed costs swamp smaller runs)
 CI_DAYS = 240
@@ -55,6 +57,7 @@ class Council:
     case_person: pd.Series  # case_id -> true person
     call_person: pd.Series  # call_id -> the person who made the call
     call_journey_person: pd.Series  # call_id -> person of the journey the truth placed it in (rule 4)
+    known_callers: frozenset[str]  # true people holding a CRM contact record (customer_id)
 
 
 def generated_council(people: int, days: int, seed: int) -> Council:
@@ -73,8 +76,9 @@ def generated_council(people: int, days: int, seed: int) -> Council:
     person = truth.set_index("source_ref")["person_id"]
     journey_person = truth.set_index("source_ref")["journey_id"].map(journeys.set_index("journey_id")["person_id"])
     cases, calls = staged["crm_cases"], staged["call_logs"]
+    known = frozenset(truth.loc[(truth["system"] == "crm") & truth["customer_id"].notna(), "person_id"])
     return Council(cases, calls, person.reindex(cases["case_id"]), person.reindex(calls["call_id"]),
-                   journey_person.reindex(calls["call_id"]))
+                   journey_person.reindex(calls["call_id"]), known)
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -245,6 +249,7 @@ def council_figures(council: Council) -> dict[str, object]:
     attributed = calls["person_id"].dropna()
     correct = attributed.map(majority) == council.call_person.reindex(attributed.index)
     as_truth_rule = attributed.map(majority) == council.call_journey_person.reindex(attributed.index)
+    known_caller = council.call_person.reindex(attributed.index).isin(council.known_callers)
     return {
         "cases": len(council.cases), "calls": len(council.calls), "true_people": council.case_person.nunique(),
         "people_found": result.report["people"], "seconds": seconds,
@@ -255,6 +260,7 @@ def council_figures(council: Council) -> dict[str, object]:
         "attribution_precision": float(correct.mean()) if len(correct) else 1.0,
         "attribution_recall": float(correct.sum() / len(calls)) if len(calls) else 1.0,
         "attribution_precision_rule": float(as_truth_rule.mean()) if len(correct) else 1.0,
+        "attribution_precision_known": float(correct[known_caller].mean()) if known_caller.any() else 1.0,
         "methods": result.report["call_legs_by_method"],
         "pairs_vetoed_household": result.report["pairs_vetoed_household"],
         "oversize_clusters": result.report["oversize_clusters"],
@@ -366,12 +372,14 @@ def main(argv: list[str] | None = None) -> int:
         s = c[name]
         print(f"  {name:9s} precision {s['precision']:.4f}  recall {s['recall']:.4f}  f1 {s['f1']:.4f}")
     print(f"  call attribution precision {c['attribution_precision']:.4f} (vs the caller), "
+          f"{c['attribution_precision_known']:.4f} (callers the CRM knows), "
           f"{c['attribution_precision_rule']:.4f} (vs the truth's rule-4 journey); "
           f"recall {c['attribution_recall']:.4f} (of all legs)")
     print(f"  legs by method {c['methods']}")
     print(f"  household vetoes {c['pairs_vetoed_household']}, oversize clusters {c['oversize_clusters']}, "
           f"conflicted clusters {c['conflicted_clusters']}")
     figures.update(b3_f1=c["b3"]["f1"], attribution_precision_rule=c["attribution_precision_rule"],
+                   attribution_precision_known=c["attribution_precision_known"],
                    blocking_recall=c["blocking_recall"])
     speed = speed_figures(council.cases)
     print(f"speed on {speed['cases']} CRM cases: stage {speed['stage_seconds']:.2f}s "

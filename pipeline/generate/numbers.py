@@ -7,8 +7,8 @@ one person's calls to another: an error of the generator, not of the pipeline. S
 number is taken from the pool the first time it is rung from or written on a CRM record
 (most people never contact the council), and never handed out twice while the pool
 lasts. When the mobiles run out, mobiles come from the landline blocks (and the last
-landlines from the mobile block); when all 16,998 are gone, numbers are reused in order (``NumberBook.reused``
-counts them; docs/generator.md says at what size that happens).
+landlines from the mobile block); when all 16,998 are gone, numbers are reused in order
+(``NumberBook.reused`` counts them; docs/generator.md says at what size that happens).
 
 E-mail addresses are unique per person: a second Andrew Underhill gets a numbered address,
 as a mail provider would insist.
@@ -26,8 +26,8 @@ NumberKey = tuple
 
 
 def drama_landlines() -> list[str]:
-    """Every landline drama number the generator may use, local block first (its first
-    and last numbers are the switchboard/test lines that defaults.yaml blocks)."""
+    """Every landline drama number the generator may use, local block first (without its
+    first and last numbers: the switchboard/test lines that defaults.yaml blocks)."""
     local = [f"{cat.LOCAL_LANDLINE_BLOCK}{i:03d}" for i in range(1, 999)]
     return local + [f"{block}{i:03d}" for block in cat.OTHER_LANDLINE_BLOCKS for i in range(1000)]
 

@@ -19,7 +19,7 @@ Where journeys.md leaves an order open, the truth decides as follows (docs/gener
   opened within the link window after it); call-only journeys never attract calls.
 
 One case the simulation cannot keep apart in advance: a call from a shared number
-(a household landline, or a drama-range mobile reused in a large population) that
+(a household landline, or a drama number reused once the pool has run out) that
 rule 4 would put into *another* person's journey after that journey was met. It would
 reopen the journey for good, and rule 3 would then pull that person's later needs into
 it. Such calls are written as withheld instead (``Truth.withheld``), which is what the

@@ -39,6 +39,15 @@ def test_every_record_is_in_exactly_one_journey_or_proactive(council):
     assert used == journeys  # no journey without records, no record in an unknown journey
 
 
+def test_crm_records_carry_the_customer_id_the_extract_shows(council):
+    """So the people scores can tell callers the CRM knows from those it never saw."""
+    crm = council.records[council.records["system"] == "crm"].set_index("source_ref")["customer_id"]
+    cases = council.latest("crm_cases").set_index("case_id")["customer_id"]
+    assert crm.sort_index().equals(cases.reindex(crm.index).sort_index())
+    assert (crm == "").any() and (crm != "").any()
+    assert (council.records.loc[council.records["system"] != "crm", "customer_id"] == "").all()
+
+
 def test_journey_measures_add_up(council):
     j = council.journeys
     assert set(j["status"]) <= set(STATUSES) and set(j["status"]) == set(STATUSES)
