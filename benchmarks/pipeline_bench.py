@@ -46,13 +46,15 @@ SMALL = {"people": 1000, "days": 30}
 
 
 class RssSampler:
-    """Peak resident memory of this process, overall and per stage (sampled every 50 ms)."""
+    """Peak resident memory of this process, overall and per stage (sampled every 50 ms),
+    and CPU seconds per stage: on a shared machine, wall time alone says little."""
 
     def __init__(self, interval: float = 0.05):
         import psutil
 
         self._proc, self._interval = psutil.Process(), interval
-        self.stage, self.peaks, self.peak = "start", {}, 0
+        self.stage, self.peaks, self.peak, self.cpu = "start", {}, 0, {}
+        self._cpu_at = self._cpu_now()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -65,8 +67,18 @@ class RssSampler:
         while not self._stop.wait(self._interval):
             self._sample()
 
+    def _cpu_now(self) -> float:
+        times = self._proc.cpu_times()
+        return times.user + times.system
+
+    def _close_stage(self) -> None:
+        now = self._cpu_now()
+        self.cpu[self.stage] = round(self.cpu.get(self.stage, 0.0) + now - self._cpu_at, 2)
+        self._cpu_at = now
+
     def enter(self, stage: str) -> None:
         self._sample()  # the end of the previous stage belongs to it
+        self._close_stage()
         self.stage = stage
         self._sample()
 
@@ -78,6 +90,7 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self._sample()
+        self._close_stage()
 
 
 def stage_of(progress_label: str) -> str:
@@ -102,7 +115,12 @@ def run_once(args: argparse.Namespace) -> dict:
     """One ``run_pipeline`` in this process (called in a child process)."""
     with RssSampler() as rss:
         started = time.perf_counter()
+        from pipeline import stages
         from pipeline.stages import run_pipeline
+
+        # One code version for the whole benchmark: a commit landing between its runs
+        # must not turn the increment into a full build ("the code changed").
+        stages.code_version = lambda: args.code_version
 
         profiler = None
         if args.profile:
@@ -117,8 +135,10 @@ def run_once(args: argparse.Namespace) -> dict:
             profiler.stop()
             Path(args.profile).write_text(profiler.output_text(unicode=False, color=False, show_all=False))
     return {
-        "mode": summary["mode"], "status": summary["status"], "wall_seconds": round(wall, 2),
+        "mode": summary["mode"], "full_reason": summary.get("full_reason"), "status": summary["status"],
+        "wall_seconds": round(wall, 2),
         "peak_rss": rss.peak, "stage_seconds": stage_seconds(summary["timings"]), "stage_peak_rss": rss.peaks,
+        "cpu_seconds": round(sum(rss.cpu.values()), 1), "stage_cpu_seconds": rss.cpu,
         "rows_read": sum(s["rows_read"] for s in summary["sources"].values()),
         "journeys": summary["journeys"], "events": summary["events"], "increment": summary.get("increment", {}),
         "table_hashes": summary["table_hashes"],
@@ -232,20 +252,28 @@ def gb(n: int) -> str:
 
 def report(name: str, run: dict, floor_seconds: float) -> list[str]:
     total = run["wall_seconds"]
-    lines = [f"  {name}: {total:.1f} s wall ({total / floor_seconds:.1f}x floor), peak RSS {gb(run['peak_rss'])} GB, "
-             f"{run['rows_read']:,} rows read, {run['journeys']:,} journeys, mode {run['mode']}",
-             f"    {'stage':<11}{'seconds':>9}{'share':>8}{'peak GB':>9}"]
+    cpu = run.get("stage_cpu_seconds", {})
+    lines = [f"  {name}: {total:.1f} s wall ({total / floor_seconds:.1f}x floor), {run.get('cpu_seconds', 0):.1f} s CPU, "
+             f"peak RSS {gb(run['peak_rss'])} GB, {run['rows_read']:,} rows read, {run['journeys']:,} journeys, "
+             f"mode {run['mode']}",
+             f"    {'stage':<11}{'seconds':>9}{'share':>8}{'CPU s':>8}{'peak GB':>9}"]
     for stage in STAGES:
         seconds = run["stage_seconds"].get(stage, 0.0)
-        lines.append(f"    {stage:<11}{seconds:>9.1f}{seconds / total:>8.0%}{gb(run['stage_peak_rss'].get(stage, 0)):>9}")
+        lines.append(f"    {stage:<11}{seconds:>9.1f}{seconds / total:>8.0%}{cpu.get(stage, 0.0):>8.1f}"
+                     f"{gb(run['stage_peak_rss'].get(stage, 0)):>9}")
     other = total - sum(run["stage_seconds"].values())
-    lines.append(f"    {'other':<11}{other:>9.1f}{other / total:>8.0%}   (start-up, imports, config)")
+    lines.append(f"    {'other':<11}{other:>9.1f}{other / total:>8.0%}{cpu.get('start', 0.0):>8.1f}"
+                 "         (start-up, imports, config)")
+    if run.get("full_reason"):
+        lines.append(f"    full because: {run['full_reason']}")
     if run.get("increment"):
         lines.append(f"    increment: {json.dumps(run['increment'])}")
     return lines
 
 
 def bench(args: argparse.Namespace) -> int:
+    from pipeline.stages import code_version
+
     if args.small:
         args.people, args.days, args.check = SMALL["people"], SMALL["days"], True
     out = Path(args.out).resolve()
@@ -254,13 +282,15 @@ def bench(args: argparse.Namespace) -> int:
     if args.suppression_threshold is not None:
         env["JOURNEYS_MEASURES__SMALL_NUMBER_THRESHOLD"] = str(args.suppression_threshold)
     source, generated = council(out / "council", args.people, args.days, args.seed)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    version = code_version()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+          f"code {version}")
     print(f"council: {args.people:,} people x {args.days} days, seed {args.seed}: {json.dumps(generated)}")
     fl = child("floor", "--landing", str(source), env=env)
     print(f"floor: read {fl['rows']:,} rows with pyarrow in {fl['read_seconds']} s, demand aggregate "
           f"({fl['groups']:,} groups) in DuckDB SQL; {fl['wall_seconds']} s total, peak RSS {gb(fl['peak_rss'])} GB")
 
-    different = []
+    problems: list[str] = []
     for backend in args.backends.split(","):
         landing = out / f"landing-{backend}"
         shutil.rmtree(landing, ignore_errors=True)
@@ -271,32 +301,33 @@ def bench(args: argparse.Namespace) -> int:
             for name, date, full in (("full rebuild", END - dt.timedelta(days=1), True), ("nightly increment", END, False)):
                 if not full:
                     land(source, landing, END)
-                opts = ["--url", url, "--landing", str(landing), "--date", date.isoformat()]
+                opts = ["--url", url, "--landing", str(landing), "--date", date.isoformat(), "--code-version", version]
                 opts += ["--full"] if full else []
                 opts += [p.format(name.split()[0]) for p in profile]
                 runs[name] = child("run-once", *opts, env=env)
             if args.check:
                 with warehouse(backend, out, "rebuilt") as other:
                     rebuilt = child("run-once", "--url", other, "--landing", str(landing), "--date", END.isoformat(),
-                                    "--full", env=env)
-                same = rebuilt["table_hashes"] == runs["nightly increment"]["table_hashes"]
-                if not same:
-                    different.append(backend)
+                                    "--full", "--code-version", version, env=env)
+                if rebuilt["table_hashes"] != runs["nightly increment"]["table_hashes"]:
+                    problems.append(f"{backend}: published tables differ between full and incremental")
         print(f"\n{backend}:")
         for name, run in runs.items():
             print("\n".join(report(name, run, fl["wall_seconds"])))
         full, night = runs["full rebuild"], runs["nightly increment"]
+        if night["mode"] != "incremental":
+            problems.append(f"{backend}: the nightly run was not incremental ({night['full_reason']})")
         print(f"  targets: full {full['wall_seconds']:.0f} s (<= {TARGETS['full_seconds']}), "
               f"{gb(full['peak_rss'])} GB (<= {TARGETS['full_peak_gb']}); increment {night['wall_seconds']:.0f} s "
               f"(<= {TARGETS['increment_seconds']})")
         if args.check:
-            print(f"  full rebuild of the last day == nightly increment: {'yes' if backend not in different else 'NO'}")
+            same = not any(p.startswith(f"{backend}: published") for p in problems)
+            print(f"  full rebuild of the last day == nightly increment: {'yes' if same else 'NO'}")
         if not args.keep:
             shutil.rmtree(landing, ignore_errors=True)
-    if different:
-        print(f"\nFAILED: published tables differ between full and incremental on {', '.join(different)}")
-        return 1
-    return 0
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    return 1 if problems else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     once.add_argument("--date", required=True)
     once.add_argument("--full", action="store_true")
     once.add_argument("--profile")
+    once.add_argument("--code-version", required=True)
     fl = sub.add_parser("floor")
     fl.add_argument("--landing", required=True)
     parser.add_argument("--small", action="store_true", help=f"CI size ({SMALL['people']} people x "
