@@ -63,6 +63,26 @@ def _progress(quiet: bool) -> Iterator:
         yield lambda stage: (status.update(f"[bold]{stage}[/bold]"), console.log(stage))
 
 
+@contextmanager
+def _generation_bar(quiet: bool) -> Iterator:
+    """A rich progress bar over the generator's stages (simulate, truth, extracts, write)."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:>10}"), BarColumn(), TaskProgressColumn(),
+                  TimeElapsedColumn(), console=console) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        yield update
+
+
 def _run_date(as_of: Optional[str]) -> dt.date:
     from pipeline.clock import today_local
 
@@ -94,7 +114,8 @@ def generate(out_dir: Path = typer.Option(..., "--out", help="Folder for landing
     from pipeline.generate.council import generate_council
 
     end_date = dt.date.fromisoformat(end) if end else None
-    summary = generate_council(out_dir, people=people, days=days, seed=seed, end=end_date)
+    with _generation_bar(quiet) as bar:
+        summary = generate_council(out_dir, people=people, days=days, seed=seed, end=end_date, progress=bar)
     if not quiet:
         out.print(f"landing: {summary.landing_dir}\ntruth:   {summary.truth_dir}")
         out.print(json.dumps(summary.row_counts, indent=2))
