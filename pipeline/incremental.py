@@ -127,11 +127,10 @@ def update_journeys(staged: dict[str, pd.DataFrame], published: dict[str, pd.Dat
         "journeys_replaced": int(len(replaced_j)), "journeys_rebuilt": int(len(rebuilt)),
         "journeys_changed": int(len(changed)), "assembly": jr.report,
     }
-    journey, journey_event = inc.in_key_order(inc.splice(old_journey, reach.journeys, rebuilt),
-                                              inc.splice(old_events, reach.journeys, jr.journey_event))
+    journey = inc.in_key_order(inc.splice(old_journey, reach.journeys, rebuilt))
     return JourneyUpdate(
         journey=inc.exact_durations(journey, as_of),
-        journey_event=journey_event,
+        journey_event=inc.splice(old_events, reach.journeys, jr.journey_event),
         changed_old=changed.intersection(pd.Index(replaced_j["journey_id"])),
         changed_new=changed.intersection(pd.Index(rebuilt["journey_id"])),
         proactive_works_orders=inc.count_proactive(staged["crm_cases"], staged["works_orders"], as_of),

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
@@ -29,6 +30,9 @@ from pipeline.config import SOURCES, Config, load_config, read_secret
 from pipeline.errors import PipelineError
 from pipeline.warehouse import io
 from pipeline.warehouse import tables as t
+
+if TYPE_CHECKING:
+    from pipeline.identity.resolve import IdentityResult
 
 log = logging.getLogger("pipeline")
 
@@ -144,7 +148,7 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
     staged, previous = checked.clean, None
     if not full and len(result.staged):
         with ctx.engine.connect() as conn:
-            previous = io.read_frame(conn, staging)
+            previous = _staged_versions(conn, staging, source, result.staged)
         staged = fold_night(previous, result.staged, checked.clean, source)
     quarantine = pd.concat([result.quarantine, checked.quarantine], ignore_index=True)
     quarantine["run_id"] = ctx.run_id
@@ -178,14 +182,34 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
     return summary
 
 
+def _temporary(conn: Connection, name: str, frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]) -> sa.Table:
+    """``frame`` in a temporary table of this connection (dropped by the caller)."""
+    table = sa.Table(f"_{name}_{uuid.uuid4().hex[:8]}", sa.MetaData(),
+                     *[sa.Column(col, type_) for col, type_ in types.items()], prefixes=["TEMPORARY"])
+    table.create(conn)
+    io.write_frame(conn, table, frame)
+    return table
+
+
+def _staged_versions(conn: Connection, staging: sa.Table, source: str, night: pd.DataFrame) -> pd.DataFrame:
+    """The staged rows of the records the night's rows belong to: those sharing the first
+    key column (a superset for a compound key, which the fold narrows), read through a
+    temporary table rather than reading the whole source."""
+    from pipeline.sources import SOURCES as CONTRACT
+
+    key = CONTRACT[source].key[0]
+    keys = _temporary(conn, "keys", night[[key]].drop_duplicates(), {key: sa.Text()})
+    column = conn.dialect.identifier_preparer.quote(key)
+    rows = io.read_frame(conn, staging, where=f"{column} IN (SELECT {column} FROM {io.quote(conn, keys)})")
+    keys.drop(conn)
+    return rows
+
+
 def _apply_staging_changes(conn: Connection, staging: sa.Table, gone: pd.DataFrame, added: pd.DataFrame) -> None:
     """Delete the superseded rows (by lineage, through a temporary table) and insert the
     night's winners: a night touches thousands of rows, never worth rewriting millions."""
     if len(gone):
-        lineage = sa.Table(f"_gone_{uuid.uuid4().hex[:8]}", sa.MetaData(), sa.Column("source_file", sa.Text),
-                           sa.Column("source_line", sa.Integer), prefixes=["TEMPORARY"])
-        lineage.create(conn)
-        io.write_frame(conn, lineage, gone)
+        lineage = _temporary(conn, "gone", gone, {"source_file": sa.Text(), "source_line": sa.Integer()})
         target, temp = io.quote(conn, staging), io.quote(conn, lineage)
         conn.exec_driver_sql(f"DELETE FROM {target} WHERE (source_file, source_line) IN "
                              f"(SELECT source_file, source_line FROM {temp})")
@@ -270,10 +294,10 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
                 jr = assemble_journeys(staged["crm_cases"], staged["crm_case_events"], staged["call_logs"],
                                        staged["works_orders"], ident.person_record, ident.call_attribution,
                                        cfg.journeys, ctx.as_of)
-                journey, journey_event = in_key_order(
-                    jr.journey.merge(ident.person[["person_id", "person_key"]], how="left", on="person_id"),
-                    jr.journey_event)
-                proactive, journeys_report = jr.proactive_works_orders, jr.report
+                journey = in_key_order(jr.journey.merge(ident.person[["person_id", "person_key"]], how="left",
+                                                        on="person_id"))
+                journey_event, proactive, journeys_report = jr.journey_event, jr.proactive_works_orders, jr.report
+                del jr  # its membership and contacts are not published: free them before publishing
             with _timed(timings, "measures", progress):
                 measures = build_measures(journey, journey_event, cfg.measures, ctx.as_of, cfg.timezone)
         else:
@@ -287,6 +311,9 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
                 measures, increment["measure_groups_recomputed"] = incremental.update_measures(
                     update, published, cfg, ctx.as_of)
         outputs = {"journey": journey, "journey_event": journey_event, **measures}
+        staged.clear()  # publishing and validating hold copies of the outputs: free what is no longer read
+        if not full_reason:
+            published.clear()
         run_row.update(_input_summary(inputs))
         run_row["status"] = "incomplete" if missing_sources else "succeeded"
         with _timed(timings, "validate and publish", progress):
@@ -311,7 +338,7 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
     }
 
 
-def _identity_saver(ident) -> Callable[[Connection], None]:
+def _identity_saver(ident: IdentityResult) -> Callable[[Connection], None]:
     """Writes the identity map inside the publishing transaction: the next night's
     increment compares against the map its publication was built with, so the two must
     never part (a run killed between them would leave them out of step)."""

@@ -117,9 +117,9 @@ def _identity(council: Council) -> SimpleNamespace:
 def _build(staged: dict[str, pd.DataFrame], ident: SimpleNamespace, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
     jr = assemble_journeys(staged["crm_cases"], staged["crm_case_events"], staged["call_logs"],
                            staged["works_orders"], ident.person_record, ident.call_attribution, CFG.journeys, as_of)
-    journey, events = in_key_order(jr.journey.merge(ident.person, how="left", on="person_id"), jr.journey_event)
-    measures = build_measures(journey, events, CFG.measures, as_of, CFG.timezone)
-    return {"journey": journey, "journey_event": events, **measures}
+    journey = in_key_order(jr.journey.merge(ident.person, how="left", on="person_id"))
+    measures = build_measures(journey, jr.journey_event, CFG.measures, as_of, CFG.timezone)
+    return {"journey": journey, "journey_event": jr.journey_event, **measures}
 
 
 def _sorted(name: str, frame: pd.DataFrame) -> pd.DataFrame:

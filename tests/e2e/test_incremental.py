@@ -41,6 +41,13 @@ def _signal_counts_pass_validation(monkeypatch):
     monkeypatch.setenv("JOURNEYS_MEASURES__SMALL_NUMBER_THRESHOLD", "1")
 
 
+@pytest.fixture(autouse=True)
+def _one_code_version(monkeypatch):
+    """A commit landing in the working tree between two nights would make the second a
+    full build ("the code changed"), as it should; these tests are about the data."""
+    monkeypatch.setattr("pipeline.stages.code_version", lambda: "test-version")
+
+
 def _day(path: Path) -> dt.date:
     return dt.date.fromisoformat(path.name[:10])
 

@@ -167,6 +167,18 @@ def test_an_ambiguous_reference_reaches_every_record_it_could_mean():
     assert sorted(inc.reach(edges, pd.Index(["w:W1"])).cases) == ["AB1", "ab1"]
 
 
+@pytest.mark.parametrize("ref", ["c1", " C 1 ", "c\t1\n", "c\x0b1", "c\x1c1", "c\u00a01", "stra\u00dfe 1", "\u00e9t\u00e91",
+                                 None])
+def test_reference_keys_follow_the_journeys_normalisation(ref):
+    from pipeline.transforms.chains import normalise_ref
+
+    refs = pd.Series([ref, "X"], dtype=object)
+    expected = normalise_ref(refs).tolist()
+    got = inc._ref_keys(refs).tolist()
+    assert got[1] == expected[1]
+    assert got[0] == expected[0] or (ref is None and pd.isna(expected[0]) and got[0] is None)
+
+
 def test_a_seed_with_no_links_reaches_only_itself():
     staged = _records(calls=[_call("K1", "a.csv", 1)])
     record, calls = _identity({}, {"K1": (None, None)})
