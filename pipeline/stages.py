@@ -28,6 +28,7 @@ from pipeline import __version__
 from pipeline.clock import as_of_for
 from pipeline.config import SOURCES, Config, load_config, read_secret
 from pipeline.errors import PipelineError
+from pipeline.validation.results import validation_outcome
 from pipeline.warehouse import io
 from pipeline.warehouse import tables as t
 
@@ -362,7 +363,7 @@ def _auditor(cfg: Config, run_id: str, run_row: dict, source_rows: list[dict], t
     def audit(staged: dict[str, pd.DataFrame]) -> list[dict]:
         with _timed(timings, "validation", progress):
             rows = validate_outputs(staged, cfg.validation, cfg.measures.small_number_threshold, run_id)
-            run_row["validation_outcome"] = _outcome(source_rows + rows)
+            run_row["validation_outcome"] = validation_outcome(source_rows + rows)
             run_row["data_docs_path"] = str(render_data_docs(source_rows + rows, _docs_dir(cfg, run_id),
                                                              expectations_dir=cfg.validation.expectations_dir))
         if progress:
@@ -397,12 +398,6 @@ def _docs_dir(cfg: Config, run_id: str) -> Path:
     return Path(base) / run_id
 
 
-def _outcome(rows: list[dict]) -> str:
-    if any(not r["success"] and r["critical"] for r in rows):
-        return "failed"
-    return "warned" if any(not r["success"] for r in rows) else "passed"
-
-
 def _run_inputs(inputs: pd.DataFrame, run_id: str) -> pd.DataFrame:
     return inputs.assign(run_id=run_id)[[c.name for c in t.pipeline_run_input.columns]]
 
@@ -424,7 +419,7 @@ def _record_failure(ctx: RunContext, run_row: dict, exc: BaseException, validati
 
     run_row.update(status="failed", ended_at=pd.Timestamp.now(tz="UTC").tz_localize(None),
                    timings=json.dumps(timings), error=f"{type(exc).__name__}: {exc}"[:2000])
-    run_row.setdefault("validation_outcome", _outcome(validation_rows) if validation_rows else None)
+    run_row.setdefault("validation_outcome", validation_outcome(validation_rows) if validation_rows else None)
     try:
         record_run(ctx.engine, run_row, validation_rows=validation_rows, secrets=secret_values)
     except Exception:  # the original error matters more than the log row
