@@ -40,6 +40,8 @@ STAGES = ("ingest", "read", "identity", "journeys", "measures", "validation", "p
 PG_ADMIN_URL = os.environ.get("JOURNEYS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TARGETS = {"full_seconds": 600, "full_peak_gb": 8.0, "increment_seconds": 60}
 SMALL = {"people": 1000, "days": 30}
+# What the identity report says about the pair cache (docs/identity.md), printed per run.
+LINKAGE_COUNTS = ("linkage_mode", "records_scored", "pairs_scored", "pairs_reused", "candidate_pairs")
 
 
 # --------------------------------------------------------------------------- measuring one process
@@ -142,6 +144,7 @@ def run_once(args: argparse.Namespace) -> dict:
         "rows_read": sum(s["rows_read"] for s in summary["sources"].values()),
         "journeys": summary["journeys"], "events": summary["events"], "increment": summary.get("increment", {}),
         "table_hashes": summary["table_hashes"],
+        "linkage": {k: summary["identity_report"].get(k) for k in LINKAGE_COUNTS},
     }
 
 
@@ -266,6 +269,8 @@ def report(name: str, run: dict, floor_seconds: float) -> list[str]:
                  "         (start-up, imports, config)")
     if run.get("full_reason"):
         lines.append(f"    full because: {run['full_reason']}")
+    if run.get("linkage"):
+        lines.append(f"    identity linkage: {json.dumps(run['linkage'])}")
     if run.get("increment"):
         lines.append(f"    increment: {json.dumps(run['increment'])}")
     return lines

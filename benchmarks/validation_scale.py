@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "validation"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import SAMPLE_DIR, typed_csv  # noqa: E402
+from testkit import SAMPLE_DIR, typed_csv  # noqa: E402
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.validation.validate import validate_outputs, validate_source  # noqa: E402

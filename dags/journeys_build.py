@@ -1,7 +1,10 @@
-"""Build DAG: identity, journeys, measures, validation and publication for a run date.
+"""Build DAGs: identity, journeys, measures, validation and publication for a run date.
 
-Wiring only: the work is ``pipeline.stages.build`` and the deadline rule is
-``pipeline.orchestration.plan_build``. Heavy modules are imported inside the tasks.
+``journeys_build`` is the nightly build; ``journeys_build_partitioned`` a triggered full
+rebuild whose journeys are mapped tasks, one per partition, spread over the workers.
+Wiring only: the work is ``pipeline.stages.build`` and ``pipeline.partitions``, the
+deadline rule ``pipeline.orchestration.plan_build``. Heavy modules are imported inside
+the tasks.
 """
 
 from __future__ import annotations
@@ -94,3 +97,103 @@ with DAG(
         return result
 
     build(plan())
+
+
+# --------------------------------------------------------------------------- partitioned full rebuild
+
+ON_DUCKDB = CFG.warehouse_url.startswith("duckdb")
+DUCKDB_NOTE = "**DuckDB warehouse**: partitions run one at a time (a DuckDB file has one writer process)."
+
+PARTITIONED_DOC = f"""
+### Full rebuild in partitions (scale-out)
+
+**Starts** only when triggered: the UI's *Trigger* with params, or
+`airflow dags trigger journeys_build_partitioned --conf '{{"run_date": "YYYY-MM-DD", "partitions": 8}}'`.
+The nightly `journeys_build` stays incremental and unpartitioned; this DAG is for the
+full rebuilds too big for one worker (first load, code or rule changes, corrected files).
+
+**Does**: `plan_partitions` re-stages sources whose staging is for another day,
+snapshots staging into the run's restricted work schema, resolves identity once over
+every record and splits the records into at most `partitions` partitions of whole link
+components, binned by service. `build_partition` is mapped over them: one task
+instance per partition, spread over the Celery workers
+(`docker compose up --scale airflow-worker=N`). `finalise` computes the measures from
+every partition's journeys, validates and publishes (write-audit-publish) exactly what
+a full `journeys_build` would, and announces asset `{orc.PUBLISHED.name}`.
+
+**Params**: `run_date` (default: the day before the run), `partitions` (default
+`orchestration.build_partitions` = {RULES.build_partitions}), `config_file` (default the
+deployment's `JOURNEYS_CONFIG_FILE`): in a deployment that builds several councils,
+one run per council, each with its own file and warehouse.
+{DUCKDB_NOTE if ON_DUCKDB else ""}
+
+**On failure**: {RULES.retries} retries with doubling delay, then the failure notifier. A
+failed partition publishes nothing (finalise does not run); clear it to retry, or clear
+the whole run to plan again. Runbook: `docs/runbook.md`; design: `docs/scale.md`.
+"""
+
+with DAG(
+    dag_id="journeys_build_partitioned",
+    description="Full rebuild in partitions mapped over the workers",
+    schedule=None,
+    start_date=dt.datetime(2024, 1, 1, tzinfo=ZoneInfo(CFG.timezone)),
+    catchup=False,
+    max_active_runs=1,
+    default_args=orc.default_args(RULES, CFG.timezone),
+    params={
+        "run_date": Param(None, type=["null", "string"], format="date",
+                          description="Build this date (YYYY-MM-DD) instead of the day before the run."),
+        "partitions": Param(RULES.build_partitions, type="integer", minimum=1,
+                            description="At most this many partitions (one mapped task each)."),
+        "config_file": Param(None, type=["null", "string"],
+                             description="Council config file; default the deployment's JOURNEYS_CONFIG_FILE."),
+    },
+    tags=["council-journeys", "build", "publish", "partitioned"],
+    doc_md=PARTITIONED_DOC,
+) as journeys_build_partitioned:
+
+    @task
+    def plan_partitions(**context) -> list[dict]:
+        """Bring staging to the run date, resolve identity, assign records to partitions."""
+        from pipeline.config import load_config
+        from pipeline.partitions import plan_partitions as plan
+        from pipeline.stages import sources_landed, stage_source
+
+        config_file = orc.council_config_file(context["params"])
+        cfg = load_config(config_file)
+        run_date = orc.run_date_for(context, cfg.timezone)
+        landed = sources_landed(run_date, config_file=config_file)
+        for source in orc.stale_sources(cfg.warehouse_url, run_date):
+            stage_source(source, run_date, config_file=config_file)
+        return plan(run_date, int(context["params"]["partitions"]), config_file=config_file,
+                    missing_sources=sorted(s for s, ok in landed.items() if not ok))
+
+    @task(map_index_template="{{ partition_label }}")
+    def build_partition(partition: dict, **context) -> dict:
+        """Assemble one partition's journeys into the run's work schema."""
+        from airflow.sdk import get_current_context
+
+        from pipeline.partitions import build_partition as build
+
+        get_current_context()["partition_label"] = (f"{partition['partition'] + 1} of {partition['partitions']}: "
+                                                    + ", ".join(partition["services"]))[:200]
+        return build(partition["run_date"], partition["run_id"], partition["partition"],
+                     config_file=orc.council_config_file(context["params"]))
+
+    @task(outlets=[orc.PUBLISHED])
+    def finalise(built: list[dict], *, params=None, outlet_events=None) -> dict:
+        """Measures, validation and publication from every partition's journeys."""
+        from pipeline.partitions import finalise_partitions
+
+        first = list(built)[0]
+        summary = finalise_partitions(first["run_date"], first["run_id"],
+                                      config_file=orc.council_config_file(params))
+        keep = ("run_id", "run_date", "status", "partitions", "journeys", "validation_outcome", "data_docs_path",
+                "table_hashes")
+        result = {key: summary.get(key) for key in keep}
+        outlet_events[orc.PUBLISHED].extra = result
+        return result
+
+    # A DuckDB file takes one writer process at a time: its partitions queue.
+    one_at_a_time = {"max_active_tis_per_dagrun": 1} if ON_DUCKDB else {}
+    finalise(build_partition.override(**one_at_a_time).expand(partition=plan_partitions()))

@@ -154,13 +154,23 @@ def stage(source: str = typer.Argument(..., help="crm_cases, crm_case_events, ca
 
 @app.command("build")
 def build_cmd(as_of: Optional[str] = typer.Option(None, "--as-of"), config: Optional[Path] = ConfigOpt,
-              full: bool = FullOpt, quiet: bool = QuietOpt) -> None:
+              full: bool = FullOpt,
+              partitions: Optional[int] = typer.Option(
+                  None, "--partitions", min=1,
+                  help="A full rebuild in N partitions, one after another in this process (what the "
+                       "journeys_build_partitioned DAG spreads over workers; docs/scale.md). Implies --full."),
+              quiet: bool = QuietOpt) -> None:
     """Build and publish from what is staged (what the build DAG does)."""
     from pipeline.stages import build
 
     _logging(quiet)
     with _errors(), _progress(quiet) as progress:
-        summary = build(_run_date(as_of), config_file=config, progress=progress, full=full)
+        if partitions:
+            from pipeline.partitions import run_partitioned
+
+            summary = run_partitioned(_run_date(as_of), partitions, config_file=config, progress=progress)
+        else:
+            summary = build(_run_date(as_of), config_file=config, progress=progress, full=full)
     _print_summary(summary, quiet)
 
 
@@ -209,8 +219,8 @@ def _demo_secret(out_dir: Path) -> None:
 def _print_summary(summary: dict, quiet: bool) -> None:
     if quiet:
         return
-    keys = ("run_id", "run_date", "status", "mode", "journeys", "events", "people", "proactive_works_orders",
-            "rows_quarantined", "validation_outcome")
+    keys = ("run_id", "run_date", "status", "mode", "partitions", "journeys", "events", "people",
+            "proactive_works_orders", "rows_quarantined", "validation_outcome")
     out.print("[bold]Run[/bold]")
     for k in keys:
         if k in summary:

@@ -108,6 +108,7 @@ class OrchestrationRules(_Strict):
     owner: str = "council-journeys"
     poke_interval_seconds: float = Field(30, gt=0)
     settle_seconds: float = Field(60, ge=0)
+    build_partitions: int = Field(4, ge=1)
 
 
 class Config(_Strict):

@@ -4,7 +4,9 @@ The build reads what the last publication was made from (its ``pipeline_run`` ro
 ``pipeline_run_input`` files) and decides whether it can build on it
 (``full_build_reason``). If it can, ``update_journeys`` reassembles only the journeys a
 night's changes reach and splices them into the published ones, and
-``update_measures`` recomputes only the aggregate groups those journeys feed. The
+``update_measures`` recomputes only the aggregate groups those journeys feed. Both also
+say what publishing changes in each table (``TableDelta``: keys deleted, rows
+inserted), so ``publish_delta`` writes, audits and swaps only that. The
 pure parts live in ``pipeline.transforms.increments``; docs/incremental.md says why
 the result equals a full rebuild, and where it falls back to one.
 """
@@ -22,11 +24,11 @@ from pipeline.config import Config
 from pipeline.transforms import increments as inc
 from pipeline.warehouse import io
 from pipeline.warehouse import tables as t
+from pipeline.warehouse.delta import TableDelta
+from pipeline.warehouse.publish import current_publication
 
 if TYPE_CHECKING:
     from pipeline.identity.resolve import IdentityResult
-
-PUBLISHED_STATUSES = ("succeeded", "incomplete")
 
 
 @dataclass(frozen=True)
@@ -48,17 +50,27 @@ class JourneyUpdate:
     changed_old: pd.Index  # journey ids whose published rows changed or went
     changed_new: pd.Index  # ... changed or appeared
     proactive_works_orders: int
+    deltas: dict[str, TableDelta]  # what publishing journey and journey_event changes
     report: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeasureUpdate:
+    """Every ``measure_*`` table, what publishing changes in each, and how many
+    periodic groups were recomputed."""
+
+    tables: dict[str, pd.DataFrame]
+    deltas: dict[str, TableDelta]
+    groups: int
 
 
 def last_publication(conn: Connection) -> LastPublication | None:
     """The latest run that published (None on an empty warehouse)."""
     r, i = t.pipeline_run.c, t.pipeline_run_input.c
-    row = conn.execute(sa.select(r.run_id, r.as_of, r.code_version).where(r.status.in_(PUBLISHED_STATUSES))
-                       .order_by(r.started_at.desc()).limit(1)).fetchall()
-    if not row:
+    run_id = current_publication(conn)
+    if run_id is None:
         return None
-    run_id, as_of, version = row[0]
+    as_of, version = conn.execute(sa.select(r.as_of, r.code_version).where(r.run_id == run_id)).one()
     files = conn.execute(sa.select(i.source, i.file, i.sha256).where(i.run_id == run_id)).fetchall()
     inputs = pd.DataFrame([tuple(f) for f in files], columns=["source", "file", "sha256"])
     return LastPublication(run_id, pd.Timestamp(as_of), version, inputs)
@@ -127,22 +139,25 @@ def update_journeys(staged: dict[str, pd.DataFrame], published: dict[str, pd.Dat
         "journeys_replaced": int(len(replaced_j)), "journeys_rebuilt": int(len(rebuilt)),
         "journeys_changed": int(len(changed)), "assembly": jr.report,
     }
-    journey = inc.in_key_order(inc.splice(old_journey, reach.journeys, rebuilt))
+    journey = inc.exact_durations(inc.in_key_order(inc.splice(old_journey, reach.journeys, rebuilt)), as_of)
+    replaced, aged = pd.Index(replaced_j["journey_id"]), inc.retimed(old_journey, journey)
+    rewritten = journey[journey["journey_id"].isin(pd.Index(rebuilt["journey_id"]).union(aged))]
     return JourneyUpdate(
-        journey=inc.exact_durations(journey, as_of),
+        journey=journey,
         journey_event=inc.splice(old_events, reach.journeys, jr.journey_event),
-        changed_old=changed.intersection(pd.Index(replaced_j["journey_id"])),
+        changed_old=changed.intersection(replaced),
         changed_new=changed.intersection(pd.Index(rebuilt["journey_id"])),
         proactive_works_orders=inc.count_proactive(staged["crm_cases"], staged["works_orders"], as_of),
+        deltas={"journey": inc.journey_delta(old_journey, replaced.union(aged), rewritten, t.journey),
+                "journey_event": inc.journey_delta(old_events, replaced, jr.journey_event, t.journey_event)},
         report=report,
     )
 
 
 def update_measures(update: JourneyUpdate, published: dict[str, pd.DataFrame], cfg: Config,
-                    as_of: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], int]:
+                    as_of: pd.Timestamp) -> MeasureUpdate:
     """Every ``measure_*`` table: the groups changed journeys feed (old and new
-    versions) recomputed and spliced in, capability and work in progress recomputed.
-    Returns the tables and how many periodic groups were recomputed."""
+    versions) recomputed and spliced in, capability and work in progress recomputed."""
     from pipeline.transforms.capability import capability_window
     from pipeline.transforms.measures import build_measures
 
@@ -154,7 +169,8 @@ def update_measures(update: JourneyUpdate, published: dict[str, pd.DataFrame], c
     window_start, _ = capability_window(as_of, cfg.measures.capability_window_weeks, tz)
     journeys, events = inc.measure_scope(update.journey, update.journey_event, groups, as_of, window_start, tz)
     rebuilt = build_measures(journeys, events, cfg.measures, as_of, tz)
-    return inc.splice_measures(published, rebuilt, groups), int(len(groups))
+    return MeasureUpdate(tables=inc.splice_measures(published, rebuilt, groups),
+                         deltas=inc.measure_deltas(published, rebuilt, groups), groups=int(len(groups)))
 
 
 def staged_in_extract_order(frame: pd.DataFrame) -> pd.DataFrame:

@@ -62,6 +62,13 @@ def load_dag_config() -> Config:
     return load_config(config_file())
 
 
+def council_config_file(params: Mapping[str, Any] | None) -> str | None:
+    """The council config file a run builds: its ``config_file`` param (one deployment
+    building several councils, each with its own file and warehouse), else the
+    deployment's own (``JOURNEYS_CONFIG_FILE``)."""
+    return (params or {}).get("config_file") or config_file()
+
+
 def default_args(rules: OrchestrationRules, tz: str) -> dict[str, Any]:
     """Retries with doubling backoff and the failure notifier, for every task."""
     return {

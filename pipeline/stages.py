@@ -26,13 +26,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from pipeline import __version__
 from pipeline.clock import as_of_for
-from pipeline.config import SOURCES, Config, load_config, read_secret
+from pipeline.config import SOURCES, Config, JourneyRules, load_config, read_secret
 from pipeline.errors import PipelineError
 from pipeline.validation.results import validation_outcome
 from pipeline.warehouse import io
 from pipeline.warehouse import tables as t
 
 if TYPE_CHECKING:
+    from pipeline import incremental
+    from pipeline.identity.pair_cache import LinkCache
     from pipeline.identity.resolve import IdentityResult
 
 log = logging.getLogger("pipeline")
@@ -256,10 +258,9 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
     """
     from pipeline import incremental
     from pipeline.identity.resolve import PreviousIdentity, resolve_identity
-    from pipeline.transforms.increments import in_key_order
-    from pipeline.transforms.journeys import assemble_journeys
     from pipeline.transforms.measures import build_measures
-    from pipeline.warehouse.publish import publish
+    from pipeline.validation.suites import REFERENCES
+    from pipeline.warehouse.publish import publish, publish_delta
 
     ctx = ctx or make_context(run_date, config_file=config_file)
     cfg = ctx.config
@@ -273,12 +274,13 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
         with _timed(timings, "read staging", progress), ctx.engine.connect() as conn:
             staged = {s: incremental.staged_in_extract_order(io.read_frame(conn, t.staging_tables[s]))
                       for s in SOURCES}
+            last = incremental.last_publication(conn)
             previous = PreviousIdentity(person_record=io.read_frame(conn, t.person_record),
-                                        person=io.read_frame(conn, t.person))
+                                        person=io.read_frame(conn, t.person),
+                                        link_cache=_link_cache(conn, last, run_row["code_version"], full))
             previous_attribution = io.read_frame(conn, t.call_attribution)
             inputs = io.read_frame(conn, t.source_load)
             validation_rows = _source_validation_rows(io.read_frame(conn, t.source_validation), ctx.run_id)
-            last = incremental.last_publication(conn)
         full_reason = incremental.full_build_reason(last, ctx.as_of, run_row["code_version"], inputs, full)
         run_row["mode"] = "full" if full_reason else "incremental"
         if full_reason:
@@ -292,13 +294,8 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
         increment: dict = {}
         if full_reason:
             with _timed(timings, "journeys", progress):
-                jr = assemble_journeys(staged["crm_cases"], staged["crm_case_events"], staged["call_logs"],
-                                       staged["works_orders"], ident.person_record, ident.call_attribution,
-                                       cfg.journeys, ctx.as_of)
-                journey = in_key_order(jr.journey.merge(ident.person[["person_id", "person_key"]], how="left",
-                                                        on="person_id"))
-                journey_event, proactive, journeys_report = jr.journey_event, jr.proactive_works_orders, jr.report
-                del jr  # its membership and contacts are not published: free them before publishing
+                journey, journey_event, proactive, journeys_report = full_journeys(
+                    staged, ident.person_record, ident.call_attribution, ident.person, cfg.journeys, ctx.as_of)
             with _timed(timings, "measures", progress):
                 measures = build_measures(journey, journey_event, cfg.measures, ctx.as_of, cfg.timezone)
         else:
@@ -309,8 +306,8 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
                 journeys_report = update.report.pop("assembly")
                 increment = update.report
             with _timed(timings, "measures", progress):
-                measures, increment["measure_groups_recomputed"] = incremental.update_measures(
-                    update, published, cfg, ctx.as_of)
+                measure_update = incremental.update_measures(update, published, cfg, ctx.as_of)
+                measures, increment["measure_groups_recomputed"] = measure_update.tables, measure_update.groups
         outputs = {"journey": journey, "journey_event": journey_event, **measures}
         staged.clear()  # publishing and validating hold copies of the outputs: free what is no longer read
         if not full_reason:
@@ -319,9 +316,19 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
         run_row["status"] = "incomplete" if missing_sources else "succeeded"
         with _timed(timings, "validate and publish", progress):
             audit = _auditor(cfg, ctx.run_id, run_row, validation_rows, timings, progress)
-            hashes = publish(ctx.engine, {**outputs, "pipeline_run_input": _run_inputs(inputs, ctx.run_id),
-                                          "validation_result": pd.DataFrame(validation_rows)},
-                             audit, run_row, secrets=secret_values, before_commit=_identity_saver(ident))
+            if full_reason:
+                hashes = publish(ctx.engine, {**outputs, "pipeline_run_input": _run_inputs(inputs, ctx.run_id),
+                                              "validation_result": pd.DataFrame(validation_rows)},
+                                 audit, run_row, secrets=secret_values, before_commit=_identity_saver(ident))
+            else:  # only what the night changed: its rows audited, each table's key and references after the swap
+                deltas = {**update.deltas, **measure_update.deltas}
+                increment["rows_published"] = {
+                    name: {"deleted": "all" if d.whole else len(d.deleted), "inserted": len(d.inserted)}
+                    for name, d in deltas.items()}
+                hashes = publish_delta(ctx.engine, deltas, audit, run_row,
+                                       base_run_id=last.run_id, references=REFERENCES,
+                                       run_inputs=_run_inputs(inputs, ctx.run_id), validation_rows=validation_rows,
+                                       secrets=secret_values, before_commit=_identity_saver(ident))
         timings["publish"] = round(timings.pop("validate and publish") - timings.get("validation", 0.0), 3)
     except Exception as exc:
         validation_rows = getattr(exc, "results", None) or validation_rows
@@ -339,13 +346,41 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
     }
 
 
+def full_journeys(staged: dict[str, pd.DataFrame], person_record: pd.DataFrame, call_attribution: pd.DataFrame,
+                  person: pd.DataFrame, rules: JourneyRules,
+                  as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, int, dict]:
+    """(journeys with their person_key in key order, events, proactive works orders,
+    report) of the staged records given: a full build passes every record, a partition
+    of a partitioned build (``pipeline.partitions``) the records of its components."""
+    from pipeline.transforms.increments import in_key_order
+    from pipeline.transforms.journeys import assemble_journeys
+
+    jr = assemble_journeys(staged["crm_cases"], staged["crm_case_events"], staged["call_logs"],
+                           staged["works_orders"], person_record, call_attribution, rules, as_of)
+    journey = in_key_order(jr.journey.merge(person[["person_id", "person_key"]], how="left", on="person_id"))
+    # jr's membership and contacts are not published: they are freed on return
+    return journey, jr.journey_event, jr.proactive_works_orders, jr.report
+
+
+def _link_cache(conn: Connection, last: incremental.LastPublication | None, code_version: str,
+                full: bool) -> LinkCache | None:
+    """The last publication's pair cache (docs/identity.md), or None, so that identity
+    scores every pair, when a full build is asked for or the code changed since (new
+    code may score pairs differently)."""
+    from pipeline.identity.pair_cache import LinkCache
+
+    if full or last is None or last.code_version != code_version:
+        return None
+    return LinkCache(io.read_frame(conn, t.link_record), io.read_frame(conn, t.link_pair))
+
+
 def _identity_saver(ident: IdentityResult) -> Callable[[Connection], None]:
-    """Writes the identity map inside the publishing transaction: the next night's
-    increment compares against the map its publication was built with, so the two must
-    never part (a run killed between them would leave them out of step)."""
+    """Writes the identity map and the pair cache inside the publishing transaction: the
+    next night's increment compares against the map its publication was built with, so
+    the two must never part (a run killed between them would leave them out of step)."""
 
     def save(conn: Connection) -> None:
-        for name in ("person_record", "person", "call_attribution"):
+        for name in ("person_record", "person", "call_attribution", "link_record", "link_pair"):
             io.write_frame(conn, t.metadata.tables[f"identity.{name}"], getattr(ident, name), replace=True)
         io.write_frame(conn, t.identity_audit, ident.identity_audit)
 
@@ -355,14 +390,18 @@ def _identity_saver(ident: IdentityResult) -> Callable[[Connection], None]:
 def _auditor(cfg: Config, run_id: str, run_row: dict, source_rows: list[dict], timings: dict[str, float],
              progress: Progress | None) -> Callable:
     """The 'audit' of Write-Audit-Publish: the output suites on the frames as read back
-    from the run's WAP schema. It fills in the run row's outcome, Data Docs path and
-    timings (the validation's share of validate-and-publish is timed here)."""
+    from the run's WAP schema -- whole tables, or an incremental night's inserted rows
+    with each table's counts after the swap (``after``). It fills in the run row's
+    outcome, Data Docs path and timings (the validation's share of validate-and-publish
+    is timed here)."""
     from pipeline.validation.data_docs import render_data_docs
-    from pipeline.validation.validate import validate_outputs
+    from pipeline.validation.validate import validate_delta, validate_outputs
 
-    def audit(staged: dict[str, pd.DataFrame]) -> list[dict]:
+    def audit(staged: dict[str, pd.DataFrame], after: dict | None = None) -> list[dict]:
         with _timed(timings, "validation", progress):
-            rows = validate_outputs(staged, cfg.validation, cfg.measures.small_number_threshold, run_id)
+            threshold = cfg.measures.small_number_threshold
+            rows = (validate_outputs(staged, cfg.validation, threshold, run_id) if after is None
+                    else validate_delta(staged, after, cfg.validation, threshold, run_id))
             run_row["validation_outcome"] = validation_outcome(source_rows + rows)
             run_row["data_docs_path"] = str(render_data_docs(source_rows + rows, _docs_dir(cfg, run_id),
                                                              expectations_dir=cfg.validation.expectations_dir))

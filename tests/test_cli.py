@@ -57,3 +57,25 @@ def test_unreadable_extract_exits_3_naming_the_file(council, tmp_path):
 def test_bad_as_of_is_a_usage_error():
     result = runner.invoke(app, ["run", "--as-of", "20/11/2026", "--quiet"])
     assert result.exit_code == 2
+
+
+def test_build_in_partitions_publishes_what_the_full_build_did(council, tmp_path, monkeypatch):
+    import json
+
+    import sqlalchemy as sa
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    monkeypatch.setenv("JOURNEYS_WAREHOUSE_URL", url)
+    monkeypatch.setenv("JOURNEYS_LANDING_DIR", str(council / "landing"))
+    monkeypatch.setattr("pipeline.stages.code_version", lambda: "test-version")
+    assert runner.invoke(app, ["run", "--as-of", "2026-11-20", "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["build", "--as-of", "2026-11-20", "--partitions", "2"])
+    assert result.exit_code == 0, result.output
+    assert "partitions" in result.output
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        runs = conn.execute(sa.text("SELECT mode, table_hashes FROM published.pipeline_run ORDER BY started_at")).all()
+    engine.dispose()
+    assert [mode for mode, _ in runs] == ["full", "full"]
+    assert json.loads(runs[1][1]) == json.loads(runs[0][1])
+    assert runner.invoke(app, ["build", "--as-of", "2026-11-20", "--partitions", "0", "--quiet"]).exit_code == 2

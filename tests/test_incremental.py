@@ -16,6 +16,7 @@ from pipeline.transforms.journeys import assemble_journeys, journey_id_for
 from pipeline.transforms.measures import build_measures
 from pipeline.warehouse import io
 from pipeline.warehouse import tables as t
+from pipeline.warehouse.delta import TableDelta
 from tests.transforms.conftest import Council
 
 FIRST, SECOND = pd.Timestamp("2026-03-06 23:59:59"), pd.Timestamp("2026-03-20 23:59:59")
@@ -128,6 +129,16 @@ def _sorted(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[[c.name for c in table.columns]].sort_values(keys, ignore_index=True)
 
 
+def _applied(name: str, published: pd.DataFrame, delta: TableDelta) -> pd.DataFrame:
+    """``published`` after the delta's swap: the deleted keys out, the inserted rows in."""
+    if delta.whole:
+        return delta.inserted
+    keys = [c.name for c in t.PUBLISHED_TABLES[name].primary_key.columns]
+    gone = published.merge(delta.deleted, on=keys, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    assert gone.sum() == len(delta.deleted), f"{name}: every deleted key is published"
+    return pd.concat([published[~gone], delta.inserted], ignore_index=True)
+
+
 def test_the_splice_equals_a_full_build():
     one, two, fresh = _nights()
     staged_one, staged_two = _staged(one, set()), _staged(two, fresh)
@@ -137,15 +148,20 @@ def test_the_splice_equals_a_full_build():
 
     update = incremental.update_journeys(staged_two, published, last, _files("a.csv", "b.csv"),
                                          ident_one.person_record, ident_one.call_attribution, ident_two, CFG, SECOND)
-    measures, groups = incremental.update_measures(update, published, CFG, SECOND)
+    measures = incremental.update_measures(update, published, CFG, SECOND)
     expected = _build(staged_two, ident_two, SECOND)
 
-    ours = {"journey": update.journey, "journey_event": update.journey_event, **measures}
+    ours = {"journey": update.journey, "journey_event": update.journey_event, **measures.tables}
+    deltas = {**update.deltas, **measures.deltas}
     for name in t.BUILD_OUTPUTS:
         pd.testing.assert_frame_equal(_sorted(name, ours[name]), _sorted(name, expected[name]), obj=name,
                                       check_dtype=False)
+        pd.testing.assert_frame_equal(_sorted(name, _applied(name, published[name], deltas[name])),
+                                      _sorted(name, expected[name]), obj=f"{name} (published + delta)",
+                                      check_dtype=False)
     assert update.report["records_reassembled"]["crm_cases"] == 4  # C1, C2, C4 and C6, not C5
-    assert groups > 0
+    assert measures.groups > 0
+    assert len(deltas["journey"].inserted) < len(update.journey), "a delta is not the whole table"
     c1, c6 = journey_id_for("crm:C1"), journey_id_for("crm:C6")
     before, after = (f.set_index("journey_id")["status"] for f in (published["journey"], update.journey))
     assert (before[c1], after[c1]) == ("met", "open"), "the chase pulls a met journey back open"

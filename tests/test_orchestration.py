@@ -76,6 +76,15 @@ def test_explicit_param_wins_and_bad_values_are_named():
         orc.run_date_for({"dag_run": run, "params": {"run_date": "25/10/2026"}}, TZ)
 
 
+def test_a_run_builds_its_council_file_else_the_deployments(monkeypatch):
+    monkeypatch.setenv("JOURNEYS_CONFIG_FILE", "/config/leeds.yaml")
+    assert orc.council_config_file({"config_file": "/config/york.yaml"}) == "/config/york.yaml"
+    assert orc.council_config_file({"config_file": None}) == "/config/leeds.yaml"
+    assert orc.council_config_file(None) == "/config/leeds.yaml"
+    monkeypatch.delenv("JOURNEYS_CONFIG_FILE")
+    assert orc.council_config_file({}) is None
+
+
 @pytest.mark.parametrize(("run_type", "last", "redundant"), [
     ("scheduled", "2026-11-26", True),  # the watcher's run already announced the date
     ("scheduled", "2026-11-25", False),  # the watcher saw nothing for it: the fallback announces

@@ -49,9 +49,10 @@ def known_numbers(cases: pd.DataFrame, person_record: pd.DataFrame, ref_calls: p
 def live_need_people(candidates: pd.DataFrame, case_people: pd.DataFrame, rules: JourneyRules) -> pd.Series:
     """For calls with several candidate people: the one person with a live need in the
     call's service (a case open at the call, closed up to ``reopen_window_days``
-    before it, or opened up to ``call_case_link_minutes`` after it); None otherwise.
+    before it, or opened up to ``call_case_link_minutes`` after it).
 
-    ``candidates``: ``call_id, person_id, service, started_at``. Returns person_id by call_id.
+    ``candidates``: ``call_id, person_id, service, started_at``. Returns person_id by
+    call_id, for the calls with exactly one such person.
     """
     joined = candidates.merge(case_people, on=["person_id", "service"])
     t, opened, closed = joined["started_at"], joined["opened_at"], joined["closed_at"]
@@ -59,8 +60,8 @@ def live_need_people(candidates: pd.DataFrame, case_people: pd.DataFrame, rules:
     met_recently = (closed < t) & (closed >= t - pd.Timedelta(days=rules.reopen_window_days))
     opened_after = (opened > t) & (opened <= t + pd.Timedelta(minutes=rules.call_case_link_minutes))
     live = joined[open_at_call | met_recently | opened_after].drop_duplicates(["call_id", "person_id"])
-    single = live.groupby("call_id")["person_id"].agg(lambda s: s.iloc[0] if len(s) == 1 else None)
-    return single.dropna()
+    per_call = live.groupby("call_id")["person_id"].agg(["size", "first"])  # distinct people, rows being unique
+    return per_call.loc[per_call["size"] == 1, "first"].rename("person_id")
 
 
 def _transfer_roots(calls: pd.DataFrame) -> pd.Series:
@@ -94,21 +95,21 @@ def attribute_calls(calls: pd.DataFrame, cases: pd.DataFrame, person_record: pd.
     unresolved = legs[has_ref & legs["resolved_case_id"].isna()]
 
     known = known_numbers(cases, person_record, legs[legs["method"] == "case_ref"], blocked)
-    by_number = known.groupby("number")["person_id"].agg(list)
+    per_number = known.groupby("number")["person_id"].agg(["size", "first"])  # distinct people (rows are unique)
     todo = legs["method"].isna()
     number = legs["caller_number"]
-    people = number.map(by_number)
+    people = number.map(per_number["size"])
     legs.loc[todo & number.isna(), "method"] = "withheld"
     legs.loc[todo & number.isin(blocked), "method"] = "blocked"
     legs.loc[todo & number.notna() & ~number.isin(blocked) & people.isna(), "method"] = "unknown_number"
-    single = todo & people.map(lambda p: isinstance(p, list) and len(p) == 1)
-    legs.loc[single, "person_id"] = people[single].map(lambda p: p[0])
+    single = todo & (people == 1)
+    legs.loc[single, "person_id"] = number[single].map(per_number["first"])
     legs.loc[single, "method"] = "phone"
 
-    shared = legs[todo & people.map(lambda p: isinstance(p, list) and len(p) > 1)]
+    shared = legs[todo & (people > 1)]
     if not shared.empty:
-        candidates = shared[["call_id", "service", "started_at"]].assign(
-            person_id=people[shared.index]).explode("person_id")
+        candidates = (shared[["call_id", "service", "started_at"]].assign(number=number[shared.index])
+                      .merge(known, on="number")[["call_id", "service", "started_at", "person_id"]])
         case_people = cases[["case_id", "service", "opened_at", "closed_at"]].merge(person_record, on="case_id")
         chosen = shared["call_id"].map(live_need_people(candidates, case_people, rules))
         legs.loc[shared.index, "person_id"] = chosen

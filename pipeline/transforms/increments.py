@@ -29,12 +29,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlalchemy as sa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.transforms.chains import normalise_ref
 from pipeline.transforms.measures import NONE_LABEL, as_declared
 from pipeline.transforms.periods import PERIOD_KEYS, local_dates, with_periods
+from pipeline.warehouse.delta import TableDelta
+from pipeline.warehouse.tables import PUBLISHED_TABLES
 from pipeline.warehouse.tables import journey as journey_table
 from pipeline.warehouse.tables import journey_event as journey_event_table
 
@@ -283,6 +286,27 @@ def exact_durations(journey: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return journey.assign(e2e_hours=e2e_hours, e2e_days=e2e_hours / 24)
 
 
+def retimed(previous: pd.DataFrame, journey: pd.DataFrame) -> pd.Index:
+    """Journeys in both frames whose ``e2e_hours`` or ``e2e_days`` differ: a kept open
+    journey ages with as-of, so its published row changes although it was not rebuilt."""
+    cols = ["e2e_hours", "e2e_days"]
+    both = previous[["journey_id", *cols]].merge(journey[["journey_id", *cols]], on="journey_id",
+                                                 suffixes=("_old", ""))
+    differs = np.zeros(len(both), dtype=bool)
+    for col in cols:
+        old, new = both[f"{col}_old"], both[col]
+        differs |= ~((old == new) | (old.isna() & new.isna())).to_numpy()
+    return pd.Index(both.loc[differs, "journey_id"])
+
+
+def journey_delta(previous: pd.DataFrame, gone: pd.Index, inserted: pd.DataFrame, table: sa.Table) -> TableDelta:
+    """Publishing a journey table: delete the published rows of the ``gone`` journeys
+    (by ``table``'s key), insert ``inserted``."""
+    keys = [c.name for c in table.primary_key.columns]
+    return TableDelta(inserted=inserted.reset_index(drop=True),
+                      deleted=previous.loc[previous["journey_id"].isin(gone), keys].reset_index(drop=True))
+
+
 def in_key_order(journey: pd.DataFrame) -> pd.DataFrame:
     """Journeys by ``journey_id``. A float mean (mean end-to-end days) depends on the
     order its terms are added in, in the last bits; a full build and a splice hold the
@@ -394,6 +418,20 @@ def splice_measures(previous: Mapping[str, pd.DataFrame], rebuilt: Mapping[str, 
         parts = [p for p in (old[old["_merge"] == "left_only"].drop(columns="_merge"), new) if len(p)]
         frame = pd.concat(parts, ignore_index=True) if parts else rebuilt[name].iloc[0:0]
         out[name] = frame[list(rebuilt[name].columns)]
+    return out
+
+
+def measure_deltas(previous: Mapping[str, pd.DataFrame], rebuilt: Mapping[str, pd.DataFrame],
+                   groups: pd.DataFrame) -> dict[str, TableDelta]:
+    """What publishing ``splice_measures``' tables changes: in each periodic aggregate,
+    the previous rows of ``groups`` deleted (by key) and the rebuilt ones inserted; the
+    as-of aggregates replaced whole."""
+    keys = groups[PERIOD_KEYS].drop_duplicates()
+    out = {name: TableDelta(inserted=frame) for name, frame in rebuilt.items() if name not in PERIODIC_MEASURES}
+    for name in PERIODIC_MEASURES:
+        pk = [c.name for c in PUBLISHED_TABLES[name].primary_key.columns]
+        out[name] = TableDelta(inserted=rebuilt[name].merge(keys, on=PERIOD_KEYS, how="inner"),
+                               deleted=previous[name].merge(keys, on=PERIOD_KEYS, how="inner")[pk])
     return out
 
 

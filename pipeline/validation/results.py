@@ -79,6 +79,24 @@ def result_rows(suite_result: Any, run_id: str) -> list[dict[str, Any]]:
     return rows
 
 
+def counted_row(suite: str, config: Any, run_id: str, checked: int, unexpected: int) -> dict[str, Any]:
+    """A ``validation_result`` row for an expectation evaluated from counts outside GX
+    (an incremental night's table-level checks, in SQL), worded as GX's rows are."""
+    meta = dict(config.meta or {})
+    success = unexpected == 0
+    details = f"checked {checked} rows" if success else f"{unexpected} of {checked} rows failed: {meta.get('reason', '')}"
+    return {"run_id": run_id, "suite": suite, "expectation": expectation_id(config),
+            "critical": bool(meta.get("critical")), "success": success, "unexpected_count": unexpected,
+            "details": details}
+
+
+def evaluated_on(row: dict[str, Any], scope: str) -> dict[str, Any]:
+    """``row`` with what it was evaluated on appended to its ``details`` (an incremental
+    night checks some expectations on the rows it inserts, others on the whole table)."""
+    details = row.get("details")
+    return {**row, "details": f"{details} [on {scope}]" if details else f"[on {scope}]"}
+
+
 def _format(value: Any) -> str | None:
     if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
         return None

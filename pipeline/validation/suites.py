@@ -73,6 +73,44 @@ def derived_reference_column(column: str, ref_table: str) -> str:
     return f"{column}_in_{ref_table}"
 
 
+# Where an incremental night (``validate.validate_delta``) evaluates each published
+# expectation: on the rows it inserts, or on the table as it would be after the swap.
+INSERTED_ROWS = "the rows this night inserts"
+AFTER_SWAP = "the table after the swap"
+# Each looks at one row at a time (the column set at the columns only, which a delta
+# shares with its table): a row the night keeps passed it when it was published and has
+# not changed since.
+_ROW_LEVEL = {"expect_table_columns_to_match_set", "expect_column_values_to_not_be_null",
+              "expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set",
+              "expect_column_values_to_be_between", "expect_column_values_to_match_regex",
+              "expect_column_values_to_not_match_regex", "expect_column_values_to_not_match_regex_list"}
+# Key uniqueness spans the table: a kept row can clash with an inserted one.
+KEY_UNIQUENESS = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+
+
+def reference_of(table: str, config: Any) -> tuple[str, str, str] | None:
+    """``(column, ref_table, ref_column)`` when ``config`` is ``table``'s cross-table
+    check (the expectation on a derived ``<column>_in_<table>`` column), else None."""
+    column = config.kwargs.get("column") if hasattr(config, "kwargs") else config["kwargs"].get("column")
+    for (tname, col), (ref_table, ref_col) in REFERENCES.items():
+        if tname == table and column == derived_reference_column(col, ref_table):
+            return col, ref_table, ref_col
+    return None
+
+
+def incremental_scope(table: str, config: Any) -> str:
+    """``INSERTED_ROWS`` or ``AFTER_SWAP``: where an incremental night evaluates this
+    expectation of ``table``'s suite. An expectation of a kind not classified here is
+    an error, never skipped: say where it can change before adding it to a suite."""
+    type_ = config.type if hasattr(config, "type") else config["type"]
+    if type_ in KEY_UNIQUENESS or reference_of(table, config) is not None:
+        return AFTER_SWAP
+    if type_ in _ROW_LEVEL:
+        return INSERTED_ROWS
+    raise ValueError(f"published_{table}: {type_} has no incremental scope; classify it in "
+                     "pipeline.validation.suites.incremental_scope")
+
+
 def _gx() -> Any:
     from pipeline.validation.runner import gx_module
 

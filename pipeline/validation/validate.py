@@ -1,6 +1,9 @@
 """The two validation steps of a run: staged sources in, published tables out.
 
-Both load their suites from the committed files (``validation.expectations_dir``),
+Published tables are checked whole after a full build (``validate_outputs``), and an
+incremental night's changes on the rows it inserts and, for the table-level checks,
+on each table as it would be after the swap (``validate_delta``). All load their
+suites from the committed files (``validation.expectations_dir``),
 supply the run-time suite parameters, and turn GX results into ``validation_result``
 rows. Neither reads the clock or the environment: as-of, rules and threshold are
 arguments, so the CLI, the DAG and the tests call them alike.
@@ -16,11 +19,14 @@ import pandas as pd
 from pipeline.config import ValidationRules
 from pipeline.errors import ValidationFailed
 from pipeline.sources import SOURCES
-from pipeline.validation.results import (critical_failures, failure_summary, quarantine_rows,
-                                         result_rows)
-from pipeline.validation.runner import ROW_INDEX, run_suite
-from pipeline.validation.suites import (REFERENCES, derived_reference_column, expectation_id,
-                                        load_suite, published_suite_name, source_suite_name)
+from pipeline.validation.results import (counted_row, critical_failures, evaluated_on, failure_summary,
+                                         quarantine_rows, result_rows)
+from pipeline.validation.runner import ROW_INDEX, gx_module, run_suite
+from pipeline.validation.suites import (AFTER_SWAP, INSERTED_ROWS, KEY_UNIQUENESS, REFERENCES,
+                                        derived_reference_column, expectation_id, incremental_scope,
+                                        load_suite, published_suite_name, reference_of, source_suite_name)
+from pipeline.warehouse.delta import AfterSwap
+from pipeline.warehouse.tables import PUBLISHED_TABLES
 
 
 @dataclass
@@ -118,4 +124,51 @@ def validate_outputs(tables: dict[str, pd.DataFrame], rules: ValidationRules, sm
         rows += _in_suite_order(result_rows(run_suite(suite, frame, params), run_id), suite)
     if critical_failures(rows):
         raise _fail(rows, "published tables")
+    return rows
+
+
+def _after_swap_row(table: str, suite_name: str, config: Any, after: AfterSwap, run_id: str) -> dict[str, Any]:
+    """The row of a table-level expectation, from the counts of the table after the swap."""
+    if config.type in KEY_UNIQUENESS:
+        columns = [config.kwargs["column"]] if "column" in config.kwargs else list(config.kwargs["column_list"])
+        key = [c.name for c in PUBLISHED_TABLES[table].primary_key.columns]
+        if columns != key:
+            raise ValueError(f"{suite_name}: {expectation_id(config)} is not on the primary key {key}; "
+                             "the incremental audit counts repeated primary keys only")
+        unexpected = after.duplicate_key_rows
+    else:
+        column = reference_of(table, config)[0]
+        if column not in after.broken_references:
+            raise ValueError(f"{suite_name}: no after-swap count for {table}.{column}; "
+                             "pass suites.REFERENCES to publish_delta")
+        unexpected = after.broken_references[column]
+    return counted_row(suite_name, config, run_id, after.rows, unexpected)
+
+
+def validate_delta(inserted: dict[str, pd.DataFrame], after: dict[str, AfterSwap], rules: ValidationRules,
+                   small_number_threshold: int, run_id: str) -> list[dict[str, Any]]:
+    """An incremental night's audit (``publish_delta``): every expectation of each
+    table's suite, where the night can change its outcome (``suites.incremental_scope``).
+
+    Row-level expectations run in GX on ``inserted`` (the rows the night writes, as
+    read back from the WAP schema); key uniqueness and references are read from
+    ``after`` (counts of each table as it would be after the swap, made in SQL). Each
+    row's ``details`` ends with what it was evaluated on. Raises ``ValidationFailed``
+    like ``validate_outputs``.
+    """
+    gx = gx_module()
+    params = output_parameters(small_number_threshold)
+    rows: list[dict[str, Any]] = []
+    for name in sorted(inserted):
+        suite = load_suite(published_suite_name(name), rules.expectations_dir)
+        configs = [e.configuration for e in suite.expectations]
+        on_rows = [c for c in configs if incremental_scope(name, c) == INSERTED_ROWS]
+        on_table = [c for c in configs if incremental_scope(name, c) == AFTER_SWAP]
+        checked = run_suite(gx.ExpectationSuite(name=suite.name, expectations=on_rows), inserted[name], params)
+        found = [evaluated_on(r, INSERTED_ROWS) for r in result_rows(checked, run_id)]
+        found += [evaluated_on(_after_swap_row(name, suite.name, c, after[name], run_id), AFTER_SWAP)
+                  for c in on_table]
+        rows += _in_suite_order(found, suite)
+    if critical_failures(rows):
+        raise _fail(rows, "published tables (incremental)")
     return rows

@@ -13,8 +13,8 @@ Areas (schemas):
 
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, Double, Integer, MetaData, String,
-                        Table, Text)
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Double, Integer, MetaData,
+                        String, Table, Text)
 
 from pipeline.config import FAILURE_TYPES
 from pipeline.sources import SOURCES
@@ -346,6 +346,28 @@ identity_audit = _table(
     _col("new_person_id", ID, "Id after."),
     _col("change", String(12), "new, merge or split."),
     _col("reason", Text, "Why."),
+)
+
+link_record = _table(
+    "link_record", IDENTITY, "one row per linkage record of the last published run",
+    "The pair cache's records: a hash of each linkage record's contact details (never the details) when its "
+    "pairs were scored, and what the cache was built for. Restricted.",
+    _col("unique_id", ID, "Linkage record: the smallest case_id of the cases sharing its contact details.", pk=True),
+    _col("content_hash", BigInteger, "64-bit hash of the record's linkage features; a record whose hash changes has its pairs scored again.", nullable=False),
+    _col("model_version", String(64), "Content hash of the Splink model the pairs were scored with.", nullable=False),
+    _col("match_probability", Double, "identity.match_probability the cache was built for.", nullable=False),
+    _col("min_records", Integer, "Fewest linkage records a run may have and still use the cache.", nullable=False),
+)
+
+link_pair = _table(
+    "link_pair", IDENTITY, "one row per cached candidate pair of linkage records",
+    "The pair cache: blocked pairs whose weight could link in a run of link_record.min_records records or more, "
+    "with the model's weights (log2 Bayes factors). Restricted.",
+    _col("unique_id_l", ID, "The pair's smaller linkage record id (link_record.unique_id).", pk=True),
+    _col("unique_id_r", ID, "The pair's larger linkage record id.", pk=True),
+    _col("weight", Double, "Sum of the comparisons' match weights: the pair's match weight without the prior.", nullable=False),
+    *[_col(f"mw_{c}", Double, f"Match weight of the {c.replace('_', ' ')} comparison (the household guard reads it).",
+           nullable=False) for c in ("forename", "email", "mobile", "date_of_birth")],
 )
 
 PUBLISHED_TABLES: dict[str, Table] = {t.name: t for t in metadata.sorted_tables if t.schema == PUBLISHED}

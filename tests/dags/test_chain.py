@@ -96,8 +96,8 @@ def published_runs(config: Path) -> list[dict]:
 
     engine = sa.create_engine(load_config(config).warehouse_url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT as_of, status, missing_sources, table_hashes FROM published.pipeline_run "
-                                    "ORDER BY started_at")).mappings().all()
+        rows = conn.execute(sa.text("SELECT as_of, status, missing_sources, table_hashes, timings "
+                                    "FROM published.pipeline_run ORDER BY started_at")).mappings().all()
         assert conn.execute(sa.text("SELECT count(*) FROM published.journey")).scalar_one() > 0
     engine.dispose()
     return [dict(r) for r in rows]
@@ -130,3 +130,18 @@ def test_a_late_source_is_not_announced_and_the_build_is_marked_incomplete(sqlit
     assert tasks["journeys_ingest_crm"]["announce"] == "success"
     assert tasks["journeys_build"] == {"plan": "success", "build": "success"}
     assert [(r["status"], r["missing_sources"]) for r in published_runs(config)] == [("incomplete", "works_orders")]
+
+
+def test_the_partitioned_build_maps_its_partitions_and_publishes_what_the_chain_did(sqlite_metadata, tmp_path):
+    """``dag.test()`` runs the mapped partitions in-process, one after another (DuckDB)."""
+    config = land_council(tmp_path)
+    report = run_dags(sqlite_metadata, config, *[(d, RUN_DATE) for d in CHAIN],
+                      ("journeys_build_partitioned", RUN_DATE))
+    partitioned = report[-1]
+    assert partitioned["state"] == "success", partitioned
+    assert partitioned["tasks"] == {"plan_partitions": "success", "build_partition": "success",
+                                    "finalise": "success"}
+    chain, rebuilt = published_runs(config)
+    assert (rebuilt["as_of"], rebuilt["status"]) == (chain["as_of"], "succeeded")
+    assert rebuilt["table_hashes"] == chain["table_hashes"]
+    assert "journeys, partition 2 of" in rebuilt["timings"]  # mapped over more than one partition

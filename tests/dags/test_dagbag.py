@@ -33,8 +33,8 @@ def test_there_are_dag_files():
 
 def test_dagbag_has_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert sorted(dagbag.dags) == ["journeys_build", "journeys_ingest_crm", "journeys_ingest_telephony",
-                                   "journeys_ingest_works"]
+    assert sorted(dagbag.dags) == ["journeys_build", "journeys_build_partitioned", "journeys_ingest_crm",
+                                   "journeys_ingest_telephony", "journeys_ingest_works"]
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)

@@ -19,7 +19,7 @@ def upstream(dag, task_id: str) -> set[str]:
     return set(dag.get_task(task_id).upstream_task_ids)
 
 
-@pytest.mark.parametrize("dag_id", [*INGEST, "journeys_build"])
+@pytest.mark.parametrize("dag_id", [*INGEST, "journeys_build", "journeys_build_partitioned"])
 def test_every_dag_is_documented_owned_tagged_and_serial(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert dag.max_active_runs == 1 and dag.catchup is False
@@ -29,7 +29,7 @@ def test_every_dag_is_documented_owned_tagged_and_serial(dagbag, dag_id):
     assert "run_date" in dag.params
 
 
-@pytest.mark.parametrize("dag_id", [*INGEST, "journeys_build"])
+@pytest.mark.parametrize("dag_id", [*INGEST, "journeys_build", "journeys_build_partitioned"])
 def test_every_task_retries_with_backoff_and_notifies_on_failure(dagbag, dag_id):
     for task in dagbag.dags[dag_id].tasks:
         assert task.retries == CFG.orchestration.retries, task.task_id
@@ -86,5 +86,22 @@ def test_each_staged_asset_has_one_producer_and_the_build_consumes_it(dagbag):
         for task in dag.tasks:
             for outlet in task.outlets:
                 producers.setdefault(outlet.name, []).append(dag.dag_id)
+    producers = {asset: sorted(dags) for asset, dags in producers.items()}
     assert producers == {**{orc.staged_asset(s).name: [f"journeys_ingest_{s}"] for s in orc.SYSTEMS},
-                         orc.PUBLISHED.name: ["journeys_build"]}
+                         orc.PUBLISHED.name: ["journeys_build", "journeys_build_partitioned"]}
+
+
+def test_partitioned_build_is_triggered_and_maps_one_task_per_partition(dagbag):
+    dag = dagbag.dags["journeys_build_partitioned"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # manual or API trigger only
+    assert {t.task_id for t in dag.tasks} == {"plan_partitions", "build_partition", "finalise"}
+    assert upstream(dag, "build_partition") == {"plan_partitions"}
+    assert upstream(dag, "finalise") == {"build_partition"}
+    mapped = dag.get_task("build_partition")
+    assert type(mapped).__name__.endswith("MappedOperator")
+    assert not any(type(dag.get_task(t)).__name__.endswith("MappedOperator") for t in ("plan_partitions", "finalise"))
+    assert dag.get_task("finalise").outlets == [orc.PUBLISHED]
+    assert dag.params["partitions"] == CFG.orchestration.build_partitions
+    assert set(dag.params) == {"run_date", "partitions", "config_file"}
+    on_duckdb = CFG.warehouse_url.startswith("duckdb")
+    assert mapped.max_active_tis_per_dagrun == (1 if on_duckdb else None)  # one DuckDB writer at a time

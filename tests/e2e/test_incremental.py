@@ -141,6 +141,7 @@ def test_nightly_runs_publish_what_a_full_rebuild_does(small_council: Path, tmp_
     assert summary["mode"] == "incremental"
     assert summary["sources"]["call_logs"]["mode"] == "incremental"
     assert summary["increment"]["records_reassembled"]["call_logs"] >= 1
+    assert summary["identity_report"]["linkage_mode"] == "incremental"  # the pair cache was used
 
     night += dt.timedelta(days=1)  # an old file re-delivered corrected
     _deliver(council, landing, night)
@@ -148,6 +149,7 @@ def test_nightly_runs_publish_what_a_full_rebuild_does(small_council: Path, tmp_
     summary = run_pipeline(night, warehouse_url=nightly, landing_dir=landing)
     assert summary["sources"]["crm_cases"]["mode"] == "full", "a corrected file restages its source"
     assert "corrected" in summary["full_reason"]
+    assert summary["identity_report"]["linkage_mode"] == "incremental", "the pair cache outlives a data-driven full build"
     assert corrected in set(_query(nightly, "SELECT case_id FROM staging.crm_cases "
                                             "WHERE category = 'Corrected category'")["case_id"])
 
@@ -170,7 +172,7 @@ def test_nightly_runs_publish_what_a_full_rebuild_does(small_council: Path, tmp_
                                "AND expectation IS NOT NULL")) >= 1
 
     full = run_pipeline(END, warehouse_url=rebuilt, landing_dir=landing, full=True)
-    assert full["mode"] == "full"
+    assert full["mode"] == "full" and full["identity_report"]["linkage_mode"] == "full"
     assert summary["table_hashes"] == full["table_hashes"]
     ours, theirs = _published(nightly), _published(rebuilt)
     for name in t.BUILD_OUTPUTS:
@@ -190,7 +192,7 @@ def test_full_rerun_on_postgres_publishes_the_same_tables(small_council: Path, t
     run_pipeline(first, warehouse_url=pg_url, landing_dir=landing)
     _deliver(council, landing, END)
     nightly = run_pipeline(END, warehouse_url=pg_url, landing_dir=landing)
-    assert nightly["mode"] == "incremental"
+    assert nightly["mode"] == "incremental" and nightly["identity_report"]["linkage_mode"] == "incremental"
     before = _published(pg_url)
     full = run_pipeline(END, warehouse_url=pg_url, landing_dir=landing, full=True)
     assert full["mode"] == "full" and full["table_hashes"] == nightly["table_hashes"]

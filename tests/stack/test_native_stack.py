@@ -7,7 +7,9 @@ spare db index and a queue of its own, so concurrent runs cannot steal each othe
 tasks). It drops a small generated council into the landing folders and waits for:
 the landing watchers to fire, each ingest DAG to stage and announce, the build DAG to
 run on the three staged assets and publish, and ``/api/v2/monitor/health`` to be
-healthy. Every process it started is stopped (process groups) in a ``finally``.
+healthy. On the same stack it then triggers the partitioned full rebuild with two
+partitions: its mapped tasks must run on the Celery worker and publish what the chain
+published. Every process it started is stopped (process groups) in a ``finally``.
 """
 
 from __future__ import annotations
@@ -44,10 +46,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.postgres, pytes
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-TIME_LIMIT_SECONDS = 300
+TIME_LIMIT_SECONDS = 420
 REDIS_DB = 13  # a spare index; the queue name below keeps concurrent runs apart
 INGEST_DAGS = ("journeys_ingest_crm", "journeys_ingest_telephony", "journeys_ingest_works")
 ALL_DAGS = (*INGEST_DAGS, "journeys_build")
+PARTITIONED = "journeys_build_partitioned"
 
 
 def free_port() -> int:
@@ -244,6 +247,54 @@ def parsed_dags(meta_url: str) -> set[str]:
         engine.dispose()
 
 
+def partitioned_task_instances(meta_url: str) -> list[dict]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(meta_url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.text(
+                "SELECT task_id, map_index, rendered_map_index, state, queue, hostname, external_executor_id "
+                "FROM task_instance WHERE dag_id = :dag ORDER BY task_id, map_index"), {"dag": PARTITIONED}).mappings()]
+    finally:
+        engine.dispose()
+
+
+def check_partitioned_build(stack: Stack, meta_url: str, warehouse_url: str, queue: str, run_date: dt.date) -> None:
+    """Trigger the partitioned full rebuild in two partitions on the running stack: the
+    mapped tasks run on the Celery worker (our queue, a Celery task id each) and the
+    publication equals the one the chain made from the same staging."""
+    import sqlalchemy as sa
+
+    stack.cli("dags", "trigger", PARTITIONED, "--conf", json.dumps({"run_date": run_date.isoformat(), "partitions": 2}))
+
+    def partitioned_done():
+        runs = [r for r in dag_runs(meta_url) if r[0] == PARTITIONED]
+        assert not [r for r in runs if r[2] == "failed"], f"{runs}\n{stack.task_errors()}\n{stack.logs()}"
+        return runs and all(state == "success" for _, _, state in runs)
+
+    stack.wait_for("the partitioned build", partitioned_done, interval=3)
+    tis = partitioned_task_instances(meta_url)
+    mapped = [ti for ti in tis if ti["task_id"] == "build_partition"]
+    assert [ti["map_index"] for ti in mapped] == [0, 1], tis
+    assert [ti["rendered_map_index"][:7] for ti in mapped] == ["1 of 2:", "2 of 2:"], tis  # labelled with services
+    assert {ti["task_id"] for ti in tis} == {"plan_partitions", "build_partition", "finalise"}
+    for ti in tis:  # queued by the CeleryExecutor on this test's queue, run by its worker
+        assert ti["state"] == "success" and ti["queue"] == queue and ti["external_executor_id"] and ti["hostname"], ti
+
+    engine = sa.create_engine(warehouse_url)
+    with engine.connect() as conn:
+        runs = conn.execute(sa.text("SELECT status, mode, table_hashes, timings FROM published.pipeline_run "
+                                    "ORDER BY started_at")).all()
+        work = conn.execute(sa.text("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'part\\_%'")).scalar_one()
+    engine.dispose()
+    chain, partitioned = runs[0], runs[-1]
+    assert (partitioned.status, partitioned.mode) == ("succeeded", "full")
+    assert {"journeys, partition 1 of 2", "journeys, partition 2 of 2"} <= set(json.loads(partitioned.timings))
+    assert json.loads(partitioned.table_hashes) == json.loads(chain.table_hashes)
+    assert work == 0
+
+
 def test_landed_extracts_run_the_asset_triggered_chain_on_the_celery_stack(
         tmp_path, metadata_db, redis_queue, pg_url):
     import httpx
@@ -270,7 +321,7 @@ def test_landed_extracts_run_the_asset_triggered_chain_on_the_celery_stack(
         stack.start("airflow-triggerer")
         stack.start("airflow-worker", "--concurrency", "2", "--queues", queue)
 
-        stack.wait_for("the DAGs to be parsed", lambda: set(ALL_DAGS) <= parsed_dags(metadata_db))
+        stack.wait_for("the DAGs to be parsed", lambda: {*ALL_DAGS, PARTITIONED} <= parsed_dags(metadata_db))
         stack.cli("dags", "unpause", "--treat-dag-id-as-regex", "-y", "^journeys_")
         # Unpausing starts each DAG's most recent scheduled run (catchup=False does that);
         # with nothing landed yet they stage nothing and the build publishes nothing.
@@ -299,6 +350,8 @@ def test_landed_extracts_run_the_asset_triggered_chain_on_the_celery_stack(
         health = httpx.get(f"http://127.0.0.1:{ports['api']}/api/v2/monitor/health", timeout=10).json()
         unhealthy = {k: v for k, v in health.items() if isinstance(v, dict) and v.get("status") != "healthy"}
         assert {"metadatabase", "scheduler", "triggerer", "dag_processor"} <= set(health) and not unhealthy, health
+
+        check_partitioned_build(stack, metadata_db, pg_url, queue, run_date)
     finally:
         stack.stop()
     assert all(p.poll() is not None for p in stack.procs.values())

@@ -8,6 +8,7 @@ import pytest
 from pipeline.sources import SOURCES
 from pipeline.transforms import increments as inc
 from pipeline.transforms.staging import staged_columns
+from pipeline.warehouse.tables import journey_event as journey_event_table
 
 
 def _staged(source: str, rows: list[dict]) -> pd.DataFrame:
@@ -249,6 +250,22 @@ def test_exact_durations_age_open_journeys_and_restore_full_precision():
     assert pd.isna(out["e2e_hours"].iloc[2])
 
 
+def test_retimed_journeys_are_kept_ones_whose_durations_moved():
+    old = pd.DataFrame([_journey("J1", status="open", ended=None, e2e_hours=10.0), _journey("J2", e2e_hours=5.0),
+                        _journey("J3", status="withdrawn", ended=None, e2e_hours=None), _journey("J4")])
+    new = old.assign(e2e_hours=[34.0, 5.0, None, old["e2e_hours"].iloc[3]])[old["journey_id"] != "J4"]
+    assert inc.retimed(old, new).tolist() == ["J1"]  # NULL equals NULL; J4 is not in both
+
+
+def test_journey_delta_deletes_the_gone_journeys_rows_by_key():
+    old = pd.DataFrame([_event("J1", 1, "2026-03-01 09:00"), _event("J1", 2, "2026-03-01 10:00"),
+                        _event("J2", 1, "2026-03-01 09:00")])
+    new = pd.DataFrame([_event("J1", 1, "2026-03-01 09:30")])
+    delta = inc.journey_delta(old, pd.Index(["J1"]), new, journey_event_table)
+    assert delta.deleted.to_dict("records") == [{"journey_id": "J1", "seq": 1}, {"journey_id": "J1", "seq": 2}]
+    assert delta.inserted.equals(new) and not delta.whole
+
+
 def test_count_proactive_works_orders():
     cases = _staged("crm_cases", [_case("C1", "a.csv", 1)])
     works = _staged("works_orders", [_works("W1", "a.csv", 1, case_ref="C1"), _works("W2", "a.csv", 2, parent="W1"),
@@ -303,6 +320,27 @@ def test_splice_measures_replaces_only_touched_groups():
     assert dict(zip(out["measure_demand"]["period"], out["measure_demand"]["contacts"])) == {
         "2026-W10": 5, "2026-W11": 7, "2026-W12": 8}
     assert out["measure_wip"]["period"].tolist() == ["new"]
+
+
+def test_measure_deltas_list_the_touched_groups_rows_and_replace_as_of_tables_whole():
+    def rows(*values, channel=False):
+        return pd.DataFrame([{"service": "Highways", "category": "Pothole", "period_type": "week", "period": p,
+                              "contacts": n, **({"channel": "web"} if channel else {})} for p, n in values])
+
+    previous = {name: rows(("2026-W10", 5), ("2026-W11", 6), channel=name == "measure_demand_channel")
+                for name in inc.PERIODIC_MEASURES}
+    rebuilt = {name: rows(("2026-W10", 99), ("2026-W12", 8), channel=name == "measure_demand_channel")
+               for name in inc.PERIODIC_MEASURES}
+    rebuilt["measure_wip"] = rows(("new", 2))
+    groups = pd.DataFrame({"service": ["Highways"] * 2, "category": ["Pothole"] * 2, "period_type": ["week"] * 2,
+                           "period": ["2026-W11", "2026-W12"]})
+    deltas = inc.measure_deltas(previous, rebuilt, groups)
+    demand = deltas["measure_demand"]
+    assert demand.deleted.to_dict("records") == [
+        {"service": "Highways", "category": "Pothole", "period_type": "week", "period": "2026-W11"}]
+    assert demand.inserted["period"].tolist() == ["2026-W12"]
+    assert deltas["measure_demand_channel"].deleted.columns.tolist()[-1] == "channel"  # the whole key
+    assert deltas["measure_wip"].whole and deltas["measure_wip"].inserted["period"].tolist() == ["new"]
 
 
 @pytest.mark.parametrize("removed", ["2026-W11"])

@@ -1,4 +1,5 @@
-"""validate_source (quarantine or stop) and validate_outputs (publish or stop), rule by rule."""
+"""validate_source (quarantine or stop), validate_outputs and validate_delta (publish or
+stop), rule by rule."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import ValidationFailed
-from pipeline.validation.validate import validate_outputs, validate_source
+from pipeline.validation.suites import (AFTER_SWAP, REFERENCES, expectation_id, incremental_scope, load_suite,
+                                        published_suite_name)
+from pipeline.validation.validate import validate_delta, validate_outputs, validate_source
+from pipeline.warehouse.delta import AfterSwap
+from pipeline.warehouse.tables import BUILD_OUTPUTS
 from pipeline.warehouse.tables import quarantine as quarantine_table
 
 AS_OF = pd.Timestamp("2026-11-26 23:59:59.999999")
@@ -221,3 +226,73 @@ def test_cross_table_check_needs_the_referenced_frame(outputs, rules):
 def test_extra_columns_before_publishing_are_allowed(outputs, rules):
     outputs["journey"]["person_id"] = "P-1"  # dropped by write_frame, never published
     validate_outputs({"journey": outputs["journey"]}, rules, 5, "run-1")
+
+
+# --------------------------------------------------------------------------- an incremental night's changes
+
+def _after(outputs, **changes):
+    """Each table's ``AfterSwap`` when nothing is wrong with it, with ``changes`` by table."""
+    clean = {name: AfterSwap(rows=len(frame), duplicate_key_rows=0,
+                             broken_references={col: 0 for (t, col) in REFERENCES if t == name})
+             for name, frame in outputs.items()}
+    return {**clean, **changes}
+
+
+def test_every_published_expectation_has_an_incremental_scope(rules):
+    for name in BUILD_OUTPUTS:
+        suite = load_suite(published_suite_name(name), rules.expectations_dir)
+        scopes = {expectation_id(e.configuration): incremental_scope(name, e.configuration)
+                  for e in suite.expectations}
+        table_level = {e for e, scope in scopes.items() if scope == AFTER_SWAP}
+        assert any(e.startswith(("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"))
+                   for e in table_level), name
+        assert all("_in_" in e or "unique" in e for e in table_level), name
+
+
+def test_an_expectation_without_a_scope_is_an_error_never_skipped():
+    config = {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "e2e_days"}}
+    with pytest.raises(ValueError, match="has no incremental scope"):
+        incremental_scope("journey", config)
+
+
+def test_a_delta_is_checked_like_the_whole_tables(outputs, rules):
+    whole = validate_outputs(outputs, rules, 5, "run-1")
+    rows = validate_delta(outputs, _after(outputs), rules, 5, "run-1")
+    assert [(r["suite"], r["expectation"], r["success"]) for r in rows] == \
+        [(r["suite"], r["expectation"], r["success"]) for r in whole]
+
+
+def test_table_level_counts_come_from_the_table_after_the_swap(outputs, rules):
+    inserted = {name: frame.iloc[:1] for name, frame in _journeys(outputs).items()}
+    after = _after(outputs, journey=AfterSwap(rows=40, duplicate_key_rows=2),
+                   journey_event=AfterSwap(rows=90, duplicate_key_rows=0, broken_references={"journey_id": 3}))
+    with pytest.raises(ValidationFailed) as err:
+        validate_delta(inserted, after, rules, 5, "run-1")
+    failed = {(r["suite"], r["expectation"]): r for r in err.value.results if not r["success"]}
+    assert set(failed) == {("published_journey", "expect_column_values_to_be_unique(journey_id)"),
+                           ("published_journey_event", "expect_column_values_to_be_in_set(journey_id_in_journey)")}
+    unique = failed[("published_journey", "expect_column_values_to_be_unique(journey_id)")]
+    assert (unique["unexpected_count"], unique["critical"]) == (2, True)
+    assert unique["details"] == "2 of 40 rows failed: journey_id is not unique [on the table after the swap]"
+    status = next(r for r in err.value.results if r["expectation"] == "expect_column_values_to_not_be_null(status)")
+    assert status["details"] == "checked 1 rows [on the rows this night inserts]"
+
+
+def test_a_row_level_failure_in_a_delta_stops_it(outputs, rules):
+    inserted = _journeys(outputs)
+    inserted["journey"].loc[0, "status"] = "closed"
+    with pytest.raises(ValidationFailed, match="published tables \\(incremental\\)") as err:
+        validate_delta(inserted, _after(outputs), rules, 5, "run-1")
+    assert _failed(err.value.results) == {"expect_column_values_to_be_in_set(status)"}
+
+
+def test_an_empty_delta_passes(outputs, rules):
+    inserted = {name: frame.iloc[:0] for name, frame in outputs.items()}
+    rows = validate_delta(inserted, _after(outputs), rules, 5, "run-1")
+    assert rows and all(r["success"] for r in rows)
+
+
+def test_a_delta_needs_the_reference_counts(outputs, rules):
+    after = _after(outputs, journey_event=AfterSwap(rows=18, duplicate_key_rows=0))
+    with pytest.raises(ValueError, match="pass suites.REFERENCES to publish_delta"):
+        validate_delta(_journeys(outputs), after, rules, 5, "run-1")

@@ -1,4 +1,5 @@
-"""Content hashes: equal contents give equal hashes, any change gives another."""
+"""Content hashes: equal contents give equal hashes, any change gives another, and an
+incremental update gives the hash of the resulting table."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.warehouse.hashing import table_hash, table_hashes
+from pipeline.warehouse.hashing import is_current, table_hash, table_hashes, updated_hash
 from pipeline.warehouse.tables import PUBLISHED_TABLES, journey, journey_event
 
 
@@ -54,9 +55,42 @@ def test_negative_zero_and_nan_are_canonical():
 def test_hash_is_pinned(outputs):
     # A change here changes every published hash: say so in the release notes.
     assert table_hash(outputs["journey_event"], journey_event) == \
-        "9f0ec2fa12125cb2a745ca22eba35eb2d5ccc2863355f43f4daf40ec2d7eabb1"
+        "rowsum:6efdee617cd674baaa3fd1bdba188b61ef736c475a86536222030f720b4cf41f"
     hashes = table_hashes(outputs, PUBLISHED_TABLES)
-    assert list(hashes) == sorted(outputs) and all(len(h) == 64 for h in hashes.values())
+    assert list(hashes) == sorted(outputs) and all(is_current(h) for h in hashes.values())
+
+
+def test_an_updated_hash_equals_the_hash_of_the_resulting_table(outputs):
+    events = outputs["journey_event"]
+    kept, removed = events.iloc[:-3], events.iloc[-3:]
+    added = removed.assign(team="Repairs North")  # the same keys, new values
+    before = table_hash(events, journey_event)
+    after = updated_hash(before, removed, added, journey_event)
+    assert after == table_hash(pd.concat([added, kept]), journey_event) != before
+    assert updated_hash(after, added, removed, journey_event) == before
+    assert updated_hash(before, events.iloc[0:0], events.iloc[0:0], journey_event) == before
+
+
+def test_an_updated_hash_reads_floats_as_the_full_hash_does(outputs):
+    j = outputs["journey"]
+    as_read_back = j.astype({"e2e_hours": "float32"}).astype({"e2e_hours": "float64"})  # a FLOAT column
+    hashed = updated_hash(table_hash(j.iloc[:2], journey), j.iloc[0:0], as_read_back.iloc[2:], journey)
+    assert hashed == table_hash(pd.concat([j.iloc[:2], as_read_back.iloc[2:]]), journey)
+
+
+def test_a_repeated_row_counts_twice():
+    row = pd.DataFrame({c.name: [None] for c in journey_event.columns}).assign(journey_id="J", seq=1)
+    none, once, twice = (table_hash(pd.concat([row] * n) if n else row[:0], journey_event) for n in (0, 1, 2))
+    assert len({none, once, twice}) == 3  # an XOR of row hashes would make twice == none
+
+
+def test_only_hashes_of_this_definition_can_be_updated(outputs):
+    events = outputs["journey_event"]
+    assert not is_current("9f0ec2fa12125cb2a745ca22eba35eb2d5ccc2863355f43f4daf40ec2d7eabb1")  # an older one
+    assert not is_current(None) and not is_current("rowsum:xyz")
+    with pytest.raises(ValueError, match="not a rowsum: hash"):
+        updated_hash("9f0ec2fa12125cb2a745ca22eba35eb2d5ccc2863355f43f4daf40ec2d7eabb1", events, events,
+                     journey_event)
 
 
 def test_missing_declared_column_is_named(outputs):

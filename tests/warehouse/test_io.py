@@ -75,3 +75,39 @@ def test_parallel_tasks_can_create_the_tables_at_once(pg_url):
     with ThreadPoolExecutor(4) as pool:
         for f in [pool.submit(init) for _ in range(4)]:
             f.result()
+
+
+def test_every_column_type_reads_back_exactly(warehouse_url):
+    """The fast read paths (DuckDB's Arrow scan, PostgreSQL's COPY TO STDOUT) keep the
+    awkward values apart: NULL vs empty string, text that looks like a NULL or holds a
+    separator, quote or newline, NULL booleans and integers, dates, float bits."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    table = sa.Table("_types", sa.MetaData(), sa.Column("k", sa.Integer), sa.Column("text", sa.Text),
+                     sa.Column("flag", sa.Boolean), sa.Column("n", sa.Integer), sa.Column("x", sa.Double),
+                     sa.Column("seen_at", sa.DateTime), sa.Column("day", sa.Date), schema="staging")
+    frame = pd.DataFrame({
+        "k": [1, 2, 3, 4],
+        "text": ["", None, "NA", 'a, "quoted"\nline'],
+        "flag": pd.array([True, None, False, True], dtype="boolean"),
+        "n": pd.array([7, None, -1, 0], dtype="Int64"),
+        "x": [0.1 + 0.2, None, 1e-300, -2.5],
+        "seen_at": pd.to_datetime(["2026-03-29 00:30:00.123456", None, "2026-10-25 01:30:00.000000",
+                              "2026-01-01 00:00:00.000000"]),
+        "day": [dt.date(1950, 1, 2), None, dt.date(2026, 2, 28), dt.date(2000, 12, 31)],
+    })
+    engine = io.create_engine(warehouse_url)
+    with engine.begin() as conn:
+        io.create_tables(conn)
+        table.create(conn)
+        io.write_frame(conn, table, frame)
+    with engine.connect() as conn:
+        back = io.read_frame(conn, table).sort_values("k").reset_index(drop=True)
+    assert back["text"].tolist() == ["", None, "NA", 'a, "quoted"\nline']
+    assert [None if pd.isna(v) else bool(v) for v in back["flag"]] == [True, None, False, True]
+    assert [None if pd.isna(v) else int(v) for v in back["n"]] == [7, None, -1, 0]
+    assert back["x"].iloc[0] == 0.1 + 0.2 and pd.isna(back["x"].iloc[1]) and back["x"].iloc[2] == 1e-300
+    assert back["seen_at"].tolist()[0] == pd.Timestamp("2026-03-29 00:30:00.123456") and pd.isna(back["seen_at"].iloc[1])
+    assert [None if pd.isna(v) else pd.Timestamp(v).date() for v in back["day"]] == frame["day"].tolist()
