@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from pipeline.warehouse.io import create_engine
 from testkit import sample_outputs
 
 
@@ -39,3 +40,10 @@ def outputs() -> dict[str, pd.DataFrame]:
 @pytest.fixture()
 def outputs_v2() -> dict[str, pd.DataFrame]:
     return next_outputs()
+
+
+@pytest.fixture()
+def engine(warehouse_url):
+    eng = create_engine(warehouse_url)
+    yield eng
+    eng.dispose()

@@ -22,33 +22,14 @@ from pipeline.warehouse.hashing import table_hashes
 from pipeline.warehouse.io import create_engine, read_frame
 from pipeline.warehouse.tables import BUILD_OUTPUTS, PUBLISHED_TABLES, pipeline_run, validation_result
 
+from testkit.warehouse import published, published_hashes, wap_schemas
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def published(engine: sa.Engine) -> dict[str, pd.DataFrame]:
-    with engine.connect() as conn:
-        return {name: read_frame(conn, PUBLISHED_TABLES[name]) for name in BUILD_OUTPUTS}
-
-
-def published_hashes(engine: sa.Engine) -> dict[str, str]:
-    return table_hashes(published(engine), PUBLISHED_TABLES)
-
-
-def wap_schemas(engine: sa.Engine) -> list[str]:
-    with engine.connect() as conn:
-        return [s for s in wap._schemas(conn) if s.startswith(wap.WAP_PREFIX)]
 
 
 def runs(engine: sa.Engine) -> pd.DataFrame:
     with engine.connect() as conn:
         return read_frame(conn, pipeline_run).sort_values("run_id").reset_index(drop=True)
-
-
-@pytest.fixture()
-def engine(warehouse_url):
-    eng = create_engine(warehouse_url)
-    yield eng
-    eng.dispose()
 
 
 def _result_row(run_id: str, expectation: str, unexpected=None) -> dict:

@@ -29,27 +29,15 @@ from pipeline.warehouse.hashing import table_hashes
 from pipeline.warehouse.io import create_engine, read_frame
 from pipeline.warehouse.tables import BUILD_OUTPUTS, PUBLISHED_TABLES, pipeline_run, validation_result
 
+from testkit.warehouse import published, published_hashes, wap_schemas
+
 REPO = Path(__file__).resolve().parents[2]
 RULES = load_config(environ={}).validation
-
-
-def published(engine: sa.Engine) -> dict[str, pd.DataFrame]:
-    with engine.connect() as conn:
-        return {name: read_frame(conn, PUBLISHED_TABLES[name]) for name in BUILD_OUTPUTS}
-
-
-def published_hashes(engine: sa.Engine) -> dict[str, str]:
-    return table_hashes(published(engine), PUBLISHED_TABLES)
 
 
 def run_ids(engine: sa.Engine) -> list[str]:
     with engine.connect() as conn:
         return sorted(read_frame(conn, pipeline_run)["run_id"])
-
-
-def wap_schemas(engine: sa.Engine) -> list[str]:
-    with engine.connect() as conn:
-        return [s for s in wap._schemas(conn) if s.startswith(wap.WAP_PREFIX)]
 
 
 def delta_between(old: pd.DataFrame, new: pd.DataFrame, name: str) -> TableDelta:
@@ -75,13 +63,6 @@ def audit(run_id: str, seen: dict | None = None):
             seen.update(inserted=inserted, after=after)
         return validate_delta(inserted, after, RULES, 5, run_id)
     return check
-
-
-@pytest.fixture()
-def engine(warehouse_url):
-    eng = create_engine(warehouse_url)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture()
