@@ -3,14 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import pickle
-import selectors
-import signal
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,13 +10,11 @@ import sqlalchemy as sa
 
 from pipeline.errors import PublishError, ValidationFailed
 from pipeline.warehouse import publish as wap
-from pipeline.warehouse.hashing import table_hashes
 from pipeline.warehouse.io import create_engine, read_frame
 from pipeline.warehouse.tables import BUILD_OUTPUTS, PUBLISHED_TABLES, pipeline_run, validation_result
 
-from testkit.warehouse import published, published_hashes, wap_schemas
+from testkit.warehouse import kill_inside_publish, published, published_hashes, wap_schemas
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def runs(engine: sa.Engine) -> pd.DataFrame:
@@ -130,51 +120,14 @@ def test_readers_see_the_old_publication_until_commit(warehouse_url, engine, out
     reader.dispose()
 
 
-CHILD = textwrap.dedent("""
-    import pickle, sys, time
-    from pipeline.warehouse.io import create_engine
-    from pipeline.warehouse.publish import publish
-
-    url, frames_file = sys.argv[1], sys.argv[2]
-    frames, run = pickle.loads(open(frames_file, "rb").read())
-
-    def hold(conn):
-        print("in-transaction", flush=True)
-        time.sleep(300)
-
-    publish(create_engine(url), frames, None, run, before_commit=hold)
-""")
-
-
-def _publish_and_kill_in_transaction(url: str, frames: dict, run: dict, tmp_path: Path) -> None:
-    """Start a publish in a subprocess, SIGKILL it inside the publishing transaction."""
-    script, frames_file = tmp_path / "child.py", tmp_path / "frames.pkl"
-    script.write_text(CHILD)
-    frames_file.write_bytes(pickle.dumps((frames, run)))
-    child = subprocess.Popen([sys.executable, str(script), url, str(frames_file)], cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": str(REPO)})
-    try:
-        selector = selectors.DefaultSelector()
-        selector.register(child.stdout, selectors.EVENT_READ)
-        ready = selector.select(timeout=90)
-        line = child.stdout.readline() if ready else ""
-        assert line.strip() == "in-transaction", child.stderr.read() if child.poll() is not None else "timed out"
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-
-
 def test_kill_9_while_publishing_leaves_the_old_publication_and_the_next_run_recovers(
         warehouse_url, outputs, outputs_v2, run_row, tmp_path):
     engine = create_engine(warehouse_url)
     first = wap.publish(engine, outputs, None, run_row("run-1"))
     engine.dispose()  # a DuckDB file has one writer process: let the child open it
 
-    _publish_and_kill_in_transaction(warehouse_url, copy(outputs_v2), run_row("run-2"), tmp_path)
+    kill_inside_publish(warehouse_url, copy(outputs_v2), run_row("run-2"),
+                        "wap.publish(create_engine(url), payload, None, run, before_commit=hold)", tmp_path)
 
     engine = create_engine(warehouse_url)
     assert published_hashes(engine) == first

@@ -6,14 +6,6 @@ publish of the same tables; a failure leaves the previous publication intact."""
 from __future__ import annotations
 
 import json
-import os
-import pickle
-import selectors
-import signal
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -25,13 +17,11 @@ from pipeline.validation.suites import REFERENCES, load_suite, published_suite_n
 from pipeline.validation.validate import validate_delta
 from pipeline.warehouse import publish as wap
 from pipeline.warehouse.delta import TableDelta
-from pipeline.warehouse.hashing import table_hashes
 from pipeline.warehouse.io import create_engine, read_frame
 from pipeline.warehouse.tables import BUILD_OUTPUTS, PUBLISHED_TABLES, pipeline_run, validation_result
 
-from testkit.warehouse import published, published_hashes, wap_schemas
+from testkit.warehouse import kill_inside_publish, published, published_hashes, wap_schemas
 
-REPO = Path(__file__).resolve().parents[2]
 RULES = load_config(environ={}).validation
 
 
@@ -192,44 +182,14 @@ def test_a_hash_of_an_older_definition_is_made_again(engine, first, outputs, out
     assert hashes == published_hashes(engine)
 
 
-CHILD = textwrap.dedent("""
-    import pickle, sys, time
-    from pipeline.warehouse.io import create_engine
-    from pipeline.warehouse.publish import publish_delta
-
-    url, frames_file = sys.argv[1], sys.argv[2]
-    deltas, run = pickle.loads(open(frames_file, "rb").read())
-
-    def hold(conn):
-        print("in-transaction", flush=True)
-        time.sleep(300)
-
-    publish_delta(create_engine(url), deltas, None, run, base_run_id="run-1", before_commit=hold)
-""")
-
-
 def test_kill_9_while_swapping_a_delta_leaves_the_old_publication(warehouse_url, outputs, outputs_v2, run_row,
                                                                    tmp_path):
     engine = create_engine(warehouse_url)
     first = wap.publish(engine, outputs, None, run_row("run-1"))
     engine.dispose()  # a DuckDB file has one writer process: let the child open it
-    script, frames_file = tmp_path / "child.py", tmp_path / "deltas.pkl"
-    script.write_text(CHILD)
-    frames_file.write_bytes(pickle.dumps((deltas_between(outputs, outputs_v2), run_row("run-2"))))
-    child = subprocess.Popen([sys.executable, str(script), warehouse_url, str(frames_file)], cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": str(REPO)})
-    try:
-        selector = selectors.DefaultSelector()
-        selector.register(child.stdout, selectors.EVENT_READ)
-        line = child.stdout.readline() if selector.select(timeout=90) else ""
-        assert line.strip() == "in-transaction", child.stderr.read() if child.poll() is not None else "timed out"
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    kill_inside_publish(warehouse_url, deltas_between(outputs, outputs_v2), run_row("run-2"),
+                        "wap.publish_delta(create_engine(url), payload, None, run, base_run_id='run-1', "
+                        "before_commit=hold)", tmp_path)
 
     engine = create_engine(warehouse_url)
     assert published_hashes(engine) == first and run_ids(engine) == ["run-1"]
