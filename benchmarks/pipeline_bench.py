@@ -117,12 +117,12 @@ def run_once(args: argparse.Namespace) -> dict:
     """One ``run_pipeline`` in this process (called in a child process)."""
     with RssSampler() as rss:
         started = time.perf_counter()
-        from pipeline import stages
+        from pipeline import runs
         from pipeline.stages import run_pipeline
 
         # One code version for the whole benchmark: a commit landing between its runs
         # must not turn the increment into a full build ("the code changed").
-        stages.code_version = lambda: args.code_version
+        runs.code_version = lambda: args.code_version
 
         profiler = None
         if args.profile:

@@ -36,10 +36,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from pipeline import stages
+from pipeline import runs, stages
 from pipeline.config import SOURCES, read_secret
 from pipeline.errors import PipelineError
-from pipeline.stages import Progress, RunContext
+from pipeline.runs import Progress
+from pipeline.stages import RunContext
 from pipeline.warehouse import io
 from pipeline.warehouse import tables as t
 
@@ -193,25 +194,25 @@ def plan_partitions(run_date: str | dt.date, partitions: int, *, config_file: st
     ctx = ctx or stages.make_context(run_date, config_file=config_file)
     cfg, schema = ctx.config, work_schema(ctx.run_id)
     timings: dict[str, float] = {}
-    run_row = {**stages._new_run_row(ctx, missing_sources), "mode": "full"}
+    run_row = {**runs.new_run_row(ctx, missing_sources), "mode": "full"}
     secret_values: list[str] = []
     try:
         secret = read_secret(cfg.identity.hmac_secret_env, cfg.identity.hmac_secret_conn_id)
         secret_values.append(secret)
-        with stages._timed(timings, "plan: snapshot staging", progress), ctx.engine.begin() as conn:
+        with runs.timed(timings, "plan: snapshot staging", progress), ctx.engine.begin() as conn:
             dropped = drop_work_schemas(conn)
             if dropped:
                 log.warning("dropped work schemas left by earlier partitioned runs: %s", ", ".join(dropped))
             _create_work_schema(conn, schema)
-        with stages._timed(timings, "plan: read staging", progress), ctx.engine.connect() as conn:
+        with runs.timed(timings, "plan: read staging", progress), ctx.engine.connect() as conn:
             staged = {s: incremental.staged_in_extract_order(io.read_frame(conn, _twin(t.staging_tables[s], schema)))
                       for s in SOURCES}
             previous = PreviousIdentity(person_record=io.read_frame(conn, t.person_record),
                                         person=io.read_frame(conn, t.person))
-        with stages._timed(timings, "plan: identity", progress):
+        with runs.timed(timings, "plan: identity", progress):
             ident = resolve_identity(staged["crm_cases"], staged["call_logs"], previous, cfg.identity,
                                      cfg.journeys, secret, ctx.run_id)
-        with stages._timed(timings, "plan: partitions", progress):
+        with runs.timed(timings, "plan: partitions", progress):
             plan = assign(staged["crm_cases"], staged["call_logs"], staged["works_orders"], ident.person_record,
                           ident.call_attribution, partitions)
         descriptors = _descriptors(ctx, plan)
@@ -227,7 +228,7 @@ def plan_partitions(run_date: str | dt.date, partitions: int, *, config_file: st
                 "requested": partitions, "partitions": plan.partitions, "services": plan.services.to_dict("records"),
                 "identity_report": ident.report, "timings": timings})
     except Exception as exc:
-        stages._record_failure(ctx, run_row, exc, [], timings, secret_values)
+        runs.record_failure(ctx, run_row, exc, [], timings, secret_values)
         raise
     log.info("planned run %s in %s: %s", ctx.run_id, schema,
              "; ".join(f"{d['partition']}: {', '.join(d['services'])} ({d['records']} records)" for d in descriptors))
@@ -273,11 +274,11 @@ def _resume(run_date: str | dt.date, run_id: str, config_file: str | Path | None
     ctx = dataclasses.replace(ctx, run_id=run_id, started_at=pd.Timestamp(plan["started_at"]))
     if ctx.run_date.isoformat() != plan["run_date"]:
         raise PipelineError(f"run {run_id} was planned for {plan['run_date']}, not {ctx.run_date.isoformat()}")
-    run_row = {**stages._new_run_row(ctx, plan["missing_sources"]), "mode": "full",
+    run_row = {**runs.new_run_row(ctx, plan["missing_sources"]), "mode": "full",
                "code_version": plan["code_version"]}
-    if stages.code_version() != plan["code_version"]:
+    if runs.code_version() != plan["code_version"]:
         raise PipelineError(f"run {run_id} was planned with code {plan['code_version']}, this is "
-                            f"{stages.code_version()}: start a new partitioned run")
+                            f"{runs.code_version()}: start a new partitioned run")
     return ctx, run_row, plan
 
 
@@ -315,7 +316,7 @@ def build_partition(run_date: str | dt.date, run_id: str, partition: int, *, con
                 "proactive_works_orders": int(proactive), "report": report, "seconds": seconds})
     except Exception as exc:
         label = f"journeys, partition {partition + 1} of {plan['partitions']}"
-        stages._record_failure(ctx, run_row, exc, [], {label: round(time.perf_counter() - start, 3)}, [])
+        runs.record_failure(ctx, run_row, exc, [], {label: round(time.perf_counter() - start, 3)}, [])
         raise
     log.info("built partition %d of run %s: %d journeys in %.1f s", partition, run_id, len(journey), seconds)
     return {"run_id": run_id, "run_date": ctx.run_date.isoformat(), "partition": partition,
@@ -338,7 +339,7 @@ def finalise_partitions(run_date: str | dt.date, run_id: str, *, config_file: st
     secret_values: list[str] = []
     try:
         secret_values.append(read_secret(cfg.identity.hmac_secret_env, cfg.identity.hmac_secret_conn_id))
-        with stages._timed(timings, "finalise: read", progress), ctx.engine.connect() as conn:
+        with runs.timed(timings, "finalise: read", progress), ctx.engine.connect() as conn:
             steps = _read_steps(conn, schema)
             missing = [p for p in range(count) if _partition_step(p) not in steps]
             if missing:
@@ -348,25 +349,25 @@ def finalise_partitions(run_date: str | dt.date, run_id: str, *, config_file: st
             journey_event = (io.read_frame(conn, _output(t.journey_event, schema)).drop(columns=PART)
                              .sort_values(["journey_id", "seq"], ignore_index=True))
             inputs = io.read_frame(conn, _twin(t.source_load, schema))
-            validation_rows = stages._source_validation_rows(io.read_frame(conn, _twin(t.source_validation, schema)),
+            validation_rows = runs.source_validation_rows(io.read_frame(conn, _twin(t.source_validation, schema)),
                                                              run_id)
             ident = _read_identity(conn, schema, plan["identity_report"])
         built = [steps[_partition_step(p)] for p in range(count)]
         timings.update({f"journeys, partition {p + 1} of {count}": b["seconds"] for p, b in enumerate(built)})
-        with stages._timed(timings, "measures", progress):
+        with runs.timed(timings, "measures", progress):
             measures = build_measures(journey, journey_event, cfg.measures, ctx.as_of, cfg.timezone)
         outputs = {"journey": journey, "journey_event": journey_event, **measures}
-        run_row.update(stages._input_summary(inputs))
+        run_row.update(runs.input_summary(inputs))
         run_row["status"] = "incomplete" if plan["missing_sources"] else "succeeded"
-        with stages._timed(timings, "validate and publish", progress):
-            audit = stages._auditor(cfg, run_id, run_row, validation_rows, timings, progress)
-            hashes = publish(ctx.engine, {**outputs, "pipeline_run_input": stages._run_inputs(inputs, run_id),
+        with runs.timed(timings, "validate and publish", progress):
+            audit = runs.auditor(cfg, run_id, run_row, validation_rows, timings, progress)
+            hashes = publish(ctx.engine, {**outputs, "pipeline_run_input": runs.run_inputs(inputs, run_id),
                                           "validation_result": pd.DataFrame(validation_rows)},
-                             audit, run_row, secrets=secret_values, before_commit=stages._identity_saver(ident))
+                             audit, run_row, secrets=secret_values, before_commit=runs.identity_saver(ident))
         timings["publish"] = round(timings.pop("validate and publish") - timings.get("validation", 0.0), 3)
     except Exception as exc:
         validation_rows = getattr(exc, "results", None) or validation_rows
-        stages._record_failure(ctx, run_row, exc, validation_rows, timings, secret_values)
+        runs.record_failure(ctx, run_row, exc, validation_rows, timings, secret_values)
         raise
     _drop_schema(ctx.engine, schema)
     return {

@@ -8,14 +8,10 @@ partition key) and resolves the as-of time, config and engine once, up front.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import secrets as _secrets
-import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,22 +20,20 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from pipeline import __version__
+from pipeline import runs
 from pipeline.clock import as_of_for
 from pipeline.config import SOURCES, Config, JourneyRules, load_config, read_secret
 from pipeline.errors import PipelineError
-from pipeline.validation.results import validation_outcome
 from pipeline.warehouse import io
 from pipeline.warehouse import tables as t
 
 if TYPE_CHECKING:
     from pipeline import incremental
     from pipeline.identity.pair_cache import LinkCache
-    from pipeline.identity.resolve import IdentityResult
 
 log = logging.getLogger("pipeline")
 
-Progress = Callable[[str], None]
+Progress = runs.Progress
 
 
 @dataclass
@@ -82,27 +76,6 @@ def make_context(run_date: str | dt.date, *, config_file: str | Path | None = No
     with engine.begin() as conn:
         io.create_tables(conn)
     return RunContext(config=cfg, run_date=parse_run_date(run_date), engine=engine)
-
-
-def code_version() -> str:
-    """Package version and, when run from a checkout, the git commit."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        sha = ""
-    return f"{__version__}+{sha}" if sha else __version__
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str, progress: Progress | None) -> Iterator[None]:
-    if progress:
-        progress(stage)
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = round(time.perf_counter() - start, 3)
 
 
 # --------------------------------------------------------------------------- ingest
@@ -265,13 +238,13 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
     ctx = ctx or make_context(run_date, config_file=config_file)
     cfg = ctx.config
     timings = {} if timings is None else timings
-    run_row = _new_run_row(ctx, missing_sources)
+    run_row = runs.new_run_row(ctx, missing_sources)
     validation_rows: list[dict] = []
     secret_values: list[str] = []
     try:
         secret = read_secret(cfg.identity.hmac_secret_env, cfg.identity.hmac_secret_conn_id)
         secret_values.append(secret)
-        with _timed(timings, "read staging", progress), ctx.engine.connect() as conn:
+        with runs.timed(timings, "read staging", progress), ctx.engine.connect() as conn:
             staged = {s: incremental.staged_in_extract_order(io.read_frame(conn, t.staging_tables[s]))
                       for s in SOURCES}
             last = incremental.last_publication(conn)
@@ -280,46 +253,46 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
                                         link_cache=_link_cache(conn, last, run_row["code_version"], full))
             previous_attribution = io.read_frame(conn, t.call_attribution)
             inputs = io.read_frame(conn, t.source_load)
-            validation_rows = _source_validation_rows(io.read_frame(conn, t.source_validation), ctx.run_id)
+            validation_rows = runs.source_validation_rows(io.read_frame(conn, t.source_validation), ctx.run_id)
         full_reason = incremental.full_build_reason(last, ctx.as_of, run_row["code_version"], inputs, full)
         run_row["mode"] = "full" if full_reason else "incremental"
         if full_reason:
             log.info("full build: %s", full_reason)
         else:
-            with _timed(timings, "read publication", progress), ctx.engine.connect() as conn:
+            with runs.timed(timings, "read publication", progress), ctx.engine.connect() as conn:
                 published = incremental.read_publication(conn)
-        with _timed(timings, "identity", progress):
+        with runs.timed(timings, "identity", progress):
             ident = resolve_identity(staged["crm_cases"], staged["call_logs"], previous, cfg.identity,
                                      cfg.journeys, secret, ctx.run_id)
         increment: dict = {}
         if full_reason:
-            with _timed(timings, "journeys", progress):
+            with runs.timed(timings, "journeys", progress):
                 journey, journey_event, proactive, journeys_report = full_journeys(
                     staged, ident.person_record, ident.call_attribution, ident.person, cfg.journeys, ctx.as_of)
-            with _timed(timings, "measures", progress):
+            with runs.timed(timings, "measures", progress):
                 measures = build_measures(journey, journey_event, cfg.measures, ctx.as_of, cfg.timezone)
         else:
-            with _timed(timings, "journeys", progress):
+            with runs.timed(timings, "journeys", progress):
                 update = incremental.update_journeys(staged, published, last, inputs, previous.person_record,
                                                      previous_attribution, ident, cfg, ctx.as_of)
                 journey, journey_event, proactive = update.journey, update.journey_event, update.proactive_works_orders
                 journeys_report = update.report.pop("assembly")
                 increment = update.report
-            with _timed(timings, "measures", progress):
+            with runs.timed(timings, "measures", progress):
                 measure_update = incremental.update_measures(update, published, cfg, ctx.as_of)
                 measures, increment["measure_groups_recomputed"] = measure_update.tables, measure_update.groups
         outputs = {"journey": journey, "journey_event": journey_event, **measures}
         staged.clear()  # publishing and validating hold copies of the outputs: free what is no longer read
         if not full_reason:
             published.clear()
-        run_row.update(_input_summary(inputs))
+        run_row.update(runs.input_summary(inputs))
         run_row["status"] = "incomplete" if missing_sources else "succeeded"
-        with _timed(timings, "validate and publish", progress):
-            audit = _auditor(cfg, ctx.run_id, run_row, validation_rows, timings, progress)
+        with runs.timed(timings, "validate and publish", progress):
+            audit = runs.auditor(cfg, ctx.run_id, run_row, validation_rows, timings, progress)
             if full_reason:
-                hashes = publish(ctx.engine, {**outputs, "pipeline_run_input": _run_inputs(inputs, ctx.run_id),
+                hashes = publish(ctx.engine, {**outputs, "pipeline_run_input": runs.run_inputs(inputs, ctx.run_id),
                                               "validation_result": pd.DataFrame(validation_rows)},
-                                 audit, run_row, secrets=secret_values, before_commit=_identity_saver(ident))
+                                 audit, run_row, secrets=secret_values, before_commit=runs.identity_saver(ident))
             else:  # only what the night changed: its rows audited, each table's key and references after the swap
                 deltas = {**update.deltas, **measure_update.deltas}
                 increment["rows_published"] = {
@@ -327,12 +300,12 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
                     for name, d in deltas.items()}
                 hashes = publish_delta(ctx.engine, deltas, audit, run_row,
                                        base_run_id=last.run_id, references=REFERENCES,
-                                       run_inputs=_run_inputs(inputs, ctx.run_id), validation_rows=validation_rows,
-                                       secrets=secret_values, before_commit=_identity_saver(ident))
+                                       run_inputs=runs.run_inputs(inputs, ctx.run_id), validation_rows=validation_rows,
+                                       secrets=secret_values, before_commit=runs.identity_saver(ident))
         timings["publish"] = round(timings.pop("validate and publish") - timings.get("validation", 0.0), 3)
     except Exception as exc:
         validation_rows = getattr(exc, "results", None) or validation_rows
-        _record_failure(ctx, run_row, exc, validation_rows, timings, secret_values)
+        runs.record_failure(ctx, run_row, exc, validation_rows, timings, secret_values)
         raise
     return {
         "run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(), "as_of": str(ctx.as_of),
@@ -374,97 +347,6 @@ def _link_cache(conn: Connection, last: incremental.LastPublication | None, code
     return LinkCache(io.read_frame(conn, t.link_record), io.read_frame(conn, t.link_pair))
 
 
-def _identity_saver(ident: IdentityResult) -> Callable[[Connection], None]:
-    """Writes the identity map and the pair cache inside the publishing transaction: the
-    next night's increment compares against the map its publication was built with, so
-    the two must never part (a run killed between them would leave them out of step)."""
-
-    def save(conn: Connection) -> None:
-        for name in ("person_record", "person", "call_attribution", "link_record", "link_pair"):
-            io.write_frame(conn, t.metadata.tables[f"identity.{name}"], getattr(ident, name), replace=True)
-        io.write_frame(conn, t.identity_audit, ident.identity_audit)
-
-    return save
-
-
-def _auditor(cfg: Config, run_id: str, run_row: dict, source_rows: list[dict], timings: dict[str, float],
-             progress: Progress | None) -> Callable:
-    """The 'audit' of Write-Audit-Publish: the output suites on the frames as read back
-    from the run's WAP schema -- whole tables, or an incremental night's inserted rows
-    with each table's counts after the swap (``after``). It fills in the run row's
-    outcome, Data Docs path and timings (the validation's share of validate-and-publish
-    is timed here)."""
-    from pipeline.validation.data_docs import render_data_docs
-    from pipeline.validation.validate import validate_delta, validate_outputs
-
-    def audit(staged: dict[str, pd.DataFrame], after: dict | None = None) -> list[dict]:
-        with _timed(timings, "validation", progress):
-            threshold = cfg.measures.small_number_threshold
-            rows = (validate_outputs(staged, cfg.validation, threshold, run_id) if after is None
-                    else validate_delta(staged, after, cfg.validation, threshold, run_id))
-            run_row["validation_outcome"] = validation_outcome(source_rows + rows)
-            run_row["data_docs_path"] = str(render_data_docs(source_rows + rows, _docs_dir(cfg, run_id),
-                                                             expectations_dir=cfg.validation.expectations_dir))
-        if progress:
-            progress("publish")
-        run_row["timings"] = json.dumps(timings)
-        run_row["ended_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        return rows
-
-    return audit
-
-
-def _source_validation_rows(frame: pd.DataFrame, run_id: str) -> list[dict]:
-    """The source suites' results of the staging this build reads, under this run."""
-    frame = frame.drop(columns="source").assign(run_id=run_id).astype(object)
-    return frame.where(frame.notna(), None).to_dict("records")  # NULL counts stay None, never NaN
-
-
-def _new_run_row(ctx: RunContext, missing_sources: Sequence[str] = ()) -> dict:
-    return {
-        "run_id": ctx.run_id, "as_of": ctx.as_of, "started_at": ctx.started_at, "ended_at": None,
-        "status": "running", "mode": None, "code_version": code_version(),
-        "missing_sources": ",".join(missing_sources),
-    }
-
-
-def _docs_dir(cfg: Config, run_id: str) -> Path:
-    base = cfg.validation.data_docs_dir
-    if base is None:
-        url = cfg.warehouse_url
-        base = (Path(url[len("duckdb:///"):]).parent if url.startswith("duckdb:///") else Path("gx_docs"))
-        base = base / "data_docs"
-    return Path(base) / run_id
-
-
-def _run_inputs(inputs: pd.DataFrame, run_id: str) -> pd.DataFrame:
-    return inputs.assign(run_id=run_id)[[c.name for c in t.pipeline_run_input.columns]]
-
-
-def _input_summary(inputs: pd.DataFrame) -> dict:
-    cols = ["source", "file", "sha256", "delivery", "rows_read", "rows_staged", "rows_quarantined"]
-    records = inputs[cols].sort_values(["source", "file"]).to_dict("records")
-    return {
-        "inputs": json.dumps(records, default=int),
-        "rows_read": int(inputs["rows_read"].sum()) if len(inputs) else 0,
-        "rows_quarantined": int(inputs["rows_quarantined"].sum()) if len(inputs) else 0,
-    }
-
-
-def _record_failure(ctx: RunContext, run_row: dict, exc: BaseException, validation_rows: list[dict],
-                    timings: dict[str, float], secret_values: list[str]) -> None:
-    """A failed run is logged in pipeline_run; nothing else published changes."""
-    from pipeline.warehouse.publish import record_run
-
-    run_row.update(status="failed", ended_at=pd.Timestamp.now(tz="UTC").tz_localize(None),
-                   timings=json.dumps(timings), error=f"{type(exc).__name__}: {exc}"[:2000])
-    run_row.setdefault("validation_outcome", validation_outcome(validation_rows) if validation_rows else None)
-    try:
-        record_run(ctx.engine, run_row, validation_rows=validation_rows, secrets=secret_values)
-    except Exception:  # the original error matters more than the log row
-        log.exception("could not record the failed run %s", ctx.run_id)
-
-
 # --------------------------------------------------------------------------- whole run
 
 
@@ -480,10 +362,10 @@ def run_pipeline(run_date: str | dt.date, *, config_file: str | Path | None = No
     staged = {}
     try:
         for source in SOURCES:
-            with _timed(timings, f"ingest {source}", progress):
+            with runs.timed(timings, f"ingest {source}", progress):
                 staged[source] = stage_source(source, ctx.run_date, ctx=ctx, full=full)
     except Exception as exc:
-        _record_failure(ctx, _new_run_row(ctx), exc, [], timings, [])
+        runs.record_failure(ctx, runs.new_run_row(ctx), exc, [], timings, [])
         raise
     summary = build(ctx.run_date, ctx=ctx, progress=progress, timings=timings, full=full)
     summary["sources"] = staged

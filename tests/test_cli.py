@@ -67,7 +67,7 @@ def test_build_in_partitions_publishes_what_the_full_build_did(council, tmp_path
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     monkeypatch.setenv("JOURNEYS_WAREHOUSE_URL", url)
     monkeypatch.setenv("JOURNEYS_LANDING_DIR", str(council / "landing"))
-    monkeypatch.setattr("pipeline.stages.code_version", lambda: "test-version")
+    monkeypatch.setattr("pipeline.runs.code_version", lambda: "test-version")
     assert runner.invoke(app, ["run", "--as-of", "2026-11-20", "--quiet"]).exit_code == 0
     result = runner.invoke(app, ["build", "--as-of", "2026-11-20", "--partitions", "2"])
     assert result.exit_code == 0, result.output

@@ -45,7 +45,7 @@ def _signal_counts_pass_validation(monkeypatch):
 def _one_code_version(monkeypatch):
     """A commit landing in the working tree between two nights would make the second a
     full build ("the code changed"), as it should; these tests are about the data."""
-    monkeypatch.setattr("pipeline.stages.code_version", lambda: "test-version")
+    monkeypatch.setattr("pipeline.runs.code_version", lambda: "test-version")
 
 
 def _day(path: Path) -> dt.date:

@@ -25,7 +25,7 @@ IDENTITY = ("person_record", "person", "call_attribution")
 @pytest.fixture(autouse=True)
 def _one_code_version(monkeypatch):
     """The steps refuse to mix code versions; a commit landing mid-test must not count."""
-    monkeypatch.setattr("pipeline.stages.code_version", lambda: "test-version")
+    monkeypatch.setattr("pipeline.runs.code_version", lambda: "test-version")
 
 
 def _frames(url: str, names, schema: str) -> dict[str, pd.DataFrame]:
@@ -109,7 +109,7 @@ def test_steps_refuse_a_run_they_cannot_resume(landing, duckdb_url, monkeypatch)
         partitions.build_partition(END, stale, 2, ctx=ctx)
     with pytest.raises(PipelineError, match="was planned for 2026-11-20, not 2026-11-19"):
         partitions.build_partition("2026-11-19", stale, 0, ctx=make_context("2026-11-19", warehouse_url=duckdb_url))
-    monkeypatch.setattr("pipeline.stages.code_version", lambda: "next-version")
+    monkeypatch.setattr("pipeline.runs.code_version", lambda: "next-version")
     with pytest.raises(PipelineError, match="planned with code test-version, this is next-version"):
         partitions.build_partition(END, stale, 0, ctx=ctx)
 
