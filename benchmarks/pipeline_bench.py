@@ -277,7 +277,7 @@ def report(name: str, run: dict, floor_seconds: float) -> list[str]:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from pipeline.stages import code_version
+    from pipeline.runs import code_version
 
     if args.small:
         args.people, args.days, args.check = SMALL["people"], SMALL["days"], True
