@@ -77,7 +77,7 @@ def last_publication(conn: Connection) -> LastPublication | None:
 
 
 def full_build_reason(last: LastPublication | None, as_of: pd.Timestamp, code_version: str,
-                      inputs: pd.DataFrame, requested: bool) -> str | None:
+                      inputs: pd.DataFrame, requested: bool, secret_changed: bool = False) -> str | None:
     """Why this build must start from scratch, or None when it can build on the last
     publication. Every reason is a case where last night's outputs cannot be traced
     back to records that are still known."""
@@ -89,6 +89,8 @@ def full_build_reason(last: LastPublication | None, as_of: pd.Timestamp, code_ve
         return f"the run date is before that of the last publication ({last.as_of} UTC)"
     if last.code_version != code_version:
         return f"the code changed since the last publication ({last.code_version} -> {code_version})"
+    if secret_changed:  # every person_key changes: no published journey can be kept as it is
+        return "the person_key secret changed since the last publication"
     gone = inc.replaced_files(inputs, last.inputs)
     if gone:
         more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
@@ -114,15 +116,16 @@ def update_journeys(staged: dict[str, pd.DataFrame], published: dict[str, pd.Dat
     from pipeline.transforms.journeys import assemble_journeys
 
     old_journey, old_events = published["journey"], published["journey_event"]
-    membership = old_events[["system", "source_ref", "journey_id"]].drop_duplicates()
+    membership = old_events[["system", "source_ref", "journey_id"]]  # a record's events repeat a link: harmless
+    moved = inc.changed_identity(previous_record, ident.person_record, previous_attribution, ident.call_attribution)
+    # Last night's identity rows that did not move link what tonight's rows link already.
+    before = (previous_record[previous_record["case_id"].isin(moved.cases)],
+              previous_attribution[previous_attribution["call_id"].isin(moved.calls)])
+    links = inc.link_graph(staged["crm_cases"], staged["call_logs"], staged["works_orders"],
+                           [before, (ident.person_record, ident.call_attribution)], membership)
     seeds = inc.changed_records(staged, inc.fresh_files(inputs, last.inputs), last.as_of)
-    seeds = seeds.union(inc.changed_identity(previous_record, ident.person_record,
-                                             previous_attribution, ident.call_attribution))
-    seeds = seeds.union(inc.vanished_records(membership, staged))
-    edges = inc.record_links(staged["crm_cases"], staged["call_logs"], staged["works_orders"],
-                             [(previous_record, previous_attribution), (ident.person_record, ident.call_attribution)],
-                             membership)
-    reach = inc.reach(edges, seeds)
+    seeds = seeds.union(moved).union(inc.vanished_records(links))
+    reach = inc.reach(links, seeds)
     records = inc.records_in(reach, staged, ident.person_record, ident.call_attribution)
     jr = assemble_journeys(records["crm_cases"], records["crm_case_events"], records["call_logs"],
                            records["works_orders"], records["person_record"], records["call_attribution"],

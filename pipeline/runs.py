@@ -12,7 +12,7 @@ import json
 import logging
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,14 +56,30 @@ def timed(timings: dict[str, float], stage: str, progress: Progress | None) -> I
         timings[stage] = round(time.perf_counter() - start, 3)
 
 
-def identity_saver(ident: IdentityResult) -> Callable[[Connection], None]:
+IDENTITY_TABLES = ("person_record", "person", "call_attribution", "link_record", "link_pair")
+
+
+def identity_saver(ident: IdentityResult,
+                   previous: Mapping[str, pd.DataFrame | None] | None = None) -> Callable[[Connection], None]:
     """Writes the identity map and the pair cache inside the publishing transaction: the
     next night's increment compares against the map its publication was built with, so
-    the two must never part (a run killed between them would leave them out of step)."""
+    the two must never part (a run killed between them would leave them out of step).
+
+    ``previous`` holds what each table holds now (as read at the start of the build):
+    then only the rows that changed are deleted and inserted. A table not given, or
+    mostly changed, is replaced whole (deleting most keys of a big table is slow)."""
+    from pipeline.transforms.row_changes import keyed_changes
 
     def save(conn: Connection) -> None:
-        for name in ("person_record", "person", "call_attribution", "link_record", "link_pair"):
-            io.write_frame(conn, t.metadata.tables[f"identity.{name}"], getattr(ident, name), replace=True)
+        for name in IDENTITY_TABLES:
+            table, new = t.metadata.tables[f"identity.{name}"], getattr(ident, name)
+            old = (previous or {}).get(name)
+            if old is not None:
+                gone, added = keyed_changes(old, new, table)
+                if len(gone) <= len(old) // 2:
+                    io.replace_rows(conn, table, gone, added)
+                    continue
+            io.write_frame(conn, table, new, replace=True)
         io.write_frame(conn, t.identity_audit, ident.identity_audit)
 
     return save

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets as _secrets
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from pipeline.warehouse import tables as t
 if TYPE_CHECKING:
     from pipeline import incremental
     from pipeline.identity.pair_cache import LinkCache
+    from pipeline.identity.resolve import PreviousIdentity
 
 log = logging.getLogger("pipeline")
 
@@ -134,7 +134,7 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
         if full:
             io.write_frame(conn, staging, staged, replace=True)
         elif previous is not None:
-            _apply_staging_changes(conn, staging, *staging_changes(previous, staged))
+            io.replace_rows(conn, staging, *staging_changes(previous, staged))
         if full:  # an incremental night keeps earlier nights' quarantine and adds its own
             conn.exec_driver_sql(f"DELETE FROM quarantine.quarantine WHERE source = '{source}'")
             conn.exec_driver_sql(f"DELETE FROM staging.processed_file WHERE source = '{source}'")
@@ -158,15 +158,6 @@ def stage_source(source: str, run_date: str | dt.date, *, config_file: str | Pat
     return summary
 
 
-def _temporary(conn: Connection, name: str, frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]) -> sa.Table:
-    """``frame`` in a temporary table of this connection (dropped by the caller)."""
-    table = sa.Table(f"_{name}_{uuid.uuid4().hex[:8]}", sa.MetaData(),
-                     *[sa.Column(col, type_) for col, type_ in types.items()], prefixes=["TEMPORARY"])
-    table.create(conn)
-    io.write_frame(conn, table, frame)
-    return table
-
-
 def _staged_versions(conn: Connection, staging: sa.Table, source: str, night: pd.DataFrame) -> pd.DataFrame:
     """The staged rows of the records the night's rows belong to: those sharing the first
     key column (a superset for a compound key, which the fold narrows), read through a
@@ -174,23 +165,11 @@ def _staged_versions(conn: Connection, staging: sa.Table, source: str, night: pd
     from pipeline.sources import SOURCES as CONTRACT
 
     key = CONTRACT[source].key[0]
-    keys = _temporary(conn, "keys", night[[key]].drop_duplicates(), {key: sa.Text()})
+    keys = io.temporary_table(conn, "keys", night[[key]].drop_duplicates(), {key: sa.Text()})
     column = conn.dialect.identifier_preparer.quote(key)
     rows = io.read_frame(conn, staging, where=f"{column} IN (SELECT {column} FROM {io.quote(conn, keys)})")
     keys.drop(conn)
     return rows
-
-
-def _apply_staging_changes(conn: Connection, staging: sa.Table, gone: pd.DataFrame, added: pd.DataFrame) -> None:
-    """Delete the superseded rows (by lineage, through a temporary table) and insert the
-    night's winners: a night touches thousands of rows, never worth rewriting millions."""
-    if len(gone):
-        lineage = _temporary(conn, "gone", gone, {"source_file": sa.Text(), "source_line": sa.Integer()})
-        target, temp = io.quote(conn, staging), io.quote(conn, lineage)
-        conn.exec_driver_sql(f"DELETE FROM {target} WHERE (source_file, source_line) IN "
-                             f"(SELECT source_file, source_line FROM {temp})")
-        lineage.drop(conn)
-    io.write_frame(conn, staging, added)
 
 
 def _inputs_with_validation(inputs: pd.DataFrame, validation_quarantine: pd.DataFrame) -> pd.DataFrame:
@@ -231,6 +210,7 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
     """
     from pipeline import incremental
     from pipeline.identity.resolve import PreviousIdentity, resolve_identity
+    from pipeline.identity.stable_ids import same_secret
     from pipeline.transforms.measures import build_measures
     from pipeline.validation.suites import REFERENCES
     from pipeline.warehouse.publish import publish, publish_delta
@@ -252,9 +232,11 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
                                         person=io.read_frame(conn, t.person),
                                         link_cache=_link_cache(conn, last, run_row["code_version"], full))
             previous_attribution = io.read_frame(conn, t.call_attribution)
+            saved = _identity_tables(previous, previous_attribution)
             inputs = io.read_frame(conn, t.source_load)
             validation_rows = runs.source_validation_rows(io.read_frame(conn, t.source_validation), ctx.run_id)
-        full_reason = incremental.full_build_reason(last, ctx.as_of, run_row["code_version"], inputs, full)
+        full_reason = incremental.full_build_reason(last, ctx.as_of, run_row["code_version"], inputs, full,
+                                                    secret_changed=not same_secret(previous.person, secret))
         run_row["mode"] = "full" if full_reason else "incremental"
         if full_reason:
             log.info("full build: %s", full_reason)
@@ -292,7 +274,7 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
             if full_reason:
                 hashes = publish(ctx.engine, {**outputs, "pipeline_run_input": runs.run_inputs(inputs, ctx.run_id),
                                               "validation_result": pd.DataFrame(validation_rows)},
-                                 audit, run_row, secrets=secret_values, before_commit=runs.identity_saver(ident))
+                                 audit, run_row, secrets=secret_values, before_commit=runs.identity_saver(ident, saved))
             else:  # only what the night changed: its rows audited, each table's key and references after the swap
                 deltas = {**update.deltas, **measure_update.deltas}
                 increment["rows_published"] = {
@@ -301,7 +283,7 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
                 hashes = publish_delta(ctx.engine, deltas, audit, run_row,
                                        base_run_id=last.run_id, references=REFERENCES,
                                        run_inputs=runs.run_inputs(inputs, ctx.run_id), validation_rows=validation_rows,
-                                       secrets=secret_values, before_commit=runs.identity_saver(ident))
+                                       secrets=secret_values, before_commit=runs.identity_saver(ident, saved))
         timings["publish"] = round(timings.pop("validate and publish") - timings.get("validation", 0.0), 3)
     except Exception as exc:
         validation_rows = getattr(exc, "results", None) or validation_rows
@@ -333,6 +315,14 @@ def full_journeys(staged: dict[str, pd.DataFrame], person_record: pd.DataFrame, 
     journey = in_key_order(jr.journey.merge(person[["person_id", "person_key"]], how="left", on="person_id"))
     # jr's membership and contacts are not published: they are freed on return
     return journey, jr.journey_event, jr.proactive_works_orders, jr.report
+
+
+def _identity_tables(previous: PreviousIdentity, attribution: pd.DataFrame) -> dict[str, pd.DataFrame | None]:
+    """What the identity tables hold as the build starts (None: not read), so that
+    publishing writes only the rows identity changed (``runs.identity_saver``)."""
+    cache = previous.link_cache
+    return {"person_record": previous.person_record, "person": previous.person, "call_attribution": attribution,
+            "link_record": None if cache is None else cache.record, "link_pair": None if cache is None else cache.pair}
 
 
 def _link_cache(conn: Connection, last: incremental.LastPublication | None, code_version: str,

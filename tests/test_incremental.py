@@ -51,6 +51,11 @@ def test_a_full_build_says_why(last, version, current, requested, reason):
     assert reason in incremental.full_build_reason(last, FIRST, version, current, requested)
 
 
+def test_a_changed_secret_makes_the_build_full():
+    reason = incremental.full_build_reason(_last(), SECOND, VERSION, _files("a.csv"), False, secret_changed=True)
+    assert "secret changed" in reason
+
+
 def test_last_publication_ignores_failed_runs(warehouse_url):
     engine = io.create_engine(warehouse_url)
     run = {c.name: None for c in t.pipeline_run.columns}

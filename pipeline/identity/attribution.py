@@ -14,6 +14,7 @@ from collections.abc import Collection
 import pandas as pd
 
 from pipeline.config import JourneyRules
+from pipeline.transforms.chains import normalise_ref
 
 ATTRIBUTION_COLUMNS = ["call_id", "person_id", "method", "resolved_case_id"]
 METHODS = ("case_ref", "phone", "household", "parent_leg", "ambiguous", "withheld", "blocked", "unknown_number")
@@ -21,18 +22,18 @@ MAX_TRANSFER_DEPTH = 50
 REPORT_SAMPLE = 20
 
 
-def normalise_ref(refs: pd.Series) -> pd.Series:
-    """Case refs as agents type them: ``" c-00123 "`` finds ``C-00123``."""
-    text = refs.astype(object).where(refs.notna(), None)
-    return text.map(lambda r: "".join(str(r).split()).upper() or None if r is not None else None)
+def ref_keys(refs: pd.Series) -> pd.Series:
+    """Case refs as agents type them: ``" c-00123 "`` finds ``C-00123``; a blank ref is None."""
+    keys = normalise_ref(refs)
+    return keys.where(keys != "", None)
 
 
-def resolve_case_refs(refs: pd.Series, case_ids: pd.Series) -> pd.Series:
-    """The case_id each ref names, or None. Refs that match two case_ids once case and
-    spaces are ignored resolve to nothing rather than to a guess."""
-    keys = pd.DataFrame({"key": normalise_ref(case_ids), "case_id": case_ids.to_numpy()})
-    unique = keys.drop_duplicates("key", keep=False).set_index("key")["case_id"]
-    return normalise_ref(refs).map(unique)
+def resolve_case_refs(keys: pd.Series, case_ids: pd.Series) -> pd.Series:
+    """The case_id each ref (as ``ref_keys``) names, or None. Refs that match two
+    case_ids once case and spaces are ignored resolve to nothing rather than to a guess."""
+    ids = pd.DataFrame({"key": ref_keys(case_ids), "case_id": case_ids.to_numpy()})
+    unique = ids.drop_duplicates("key", keep=False).set_index("key")["case_id"]
+    return keys.map(unique)
 
 
 def known_numbers(cases: pd.DataFrame, person_record: pd.DataFrame, ref_calls: pd.DataFrame,
@@ -46,15 +47,20 @@ def known_numbers(cases: pd.DataFrame, person_record: pd.DataFrame, ref_calls: p
     return known.drop_duplicates().rename(columns={"phone": "number"})
 
 
-def live_need_people(candidates: pd.DataFrame, case_people: pd.DataFrame, rules: JourneyRules) -> pd.Series:
-    """For calls with several candidate people: the one person with a live need in the
-    call's service (a case open at the call, closed up to ``reopen_window_days``
-    before it, or opened up to ``call_case_link_minutes`` after it).
+def live_need_people(calls: pd.DataFrame, known: pd.DataFrame, case_people: pd.DataFrame,
+                     rules: JourneyRules) -> pd.Series:
+    """For calls from a number known for several people: the one person with a live
+    need in the call's service (a case open at the call, closed up to
+    ``reopen_window_days`` before it, or opened up to ``call_case_link_minutes`` after it).
 
-    ``candidates``: ``call_id, person_id, service, started_at``. Returns person_id by
-    call_id, for the calls with exactly one such person.
+    ``calls``: ``call_id, number, service, started_at``; ``known``: ``number,
+    person_id``; ``case_people``: ``person_id, service, opened_at, closed_at``. Returns
+    person_id by call_id, for the calls with exactly one such person. Each number's
+    people are joined to their cases first, so only people with a case in the call's
+    service meet the call (a much-shared number meets hundreds of thousands of calls).
     """
-    joined = candidates.merge(case_people, on=["person_id", "service"])
+    cases_by_number = known.merge(case_people, on="person_id")
+    joined = calls.merge(cases_by_number, on=["number", "service"])
     t, opened, closed = joined["started_at"], joined["opened_at"], joined["closed_at"]
     open_at_call = (opened <= t) & (closed.isna() | (closed >= t))
     met_recently = (closed < t) & (closed >= t - pd.Timedelta(days=rules.reopen_window_days))
@@ -66,16 +72,18 @@ def live_need_people(candidates: pd.DataFrame, case_people: pd.DataFrame, rules:
 
 def _transfer_roots(calls: pd.DataFrame) -> pd.Series:
     """The first leg of each leg's transfer chain (itself when it is a first leg or its
-    parent is not in the extract)."""
-    present = set(calls["call_id"])
+    parent is not in the extract). Only legs with a parent are walked."""
+    ids = calls["call_id"]
     parent = calls.set_index("call_id")["parent_call_id"]
-    parent = parent[parent.isin(present) & (parent != parent.index)]
-    root = pd.Series(calls["call_id"].to_numpy(), index=calls["call_id"].to_numpy())
+    parent = parent[parent.isin(ids) & (parent != parent.index)]
+    root = pd.Series(ids.to_numpy(copy=True), index=ids.to_numpy())  # own values: they are written below
+    walked = root[root.index.isin(parent.index)]
     for _ in range(MAX_TRANSFER_DEPTH):  # a cycle in bad data cannot loop forever
-        step = root.map(parent)
+        step = walked.map(parent)
         if step.isna().all():
             break
-        root = step.where(step.notna(), root)
+        walked = step.where(step.notna(), walked)
+    root[walked.index] = walked
     return root
 
 
@@ -88,10 +96,11 @@ def attribute_calls(calls: pd.DataFrame, cases: pd.DataFrame, person_record: pd.
     legs["caller_number"] = legs["caller_number"].where(
         legs["caller_number"].notna() & (legs["caller_number"].astype(str).str.strip() != ""), None)
     person_of_case = person_record.set_index("case_id")["person_id"]
-    legs["resolved_case_id"] = resolve_case_refs(legs["case_ref"], cases["case_id"])
+    keys = ref_keys(legs["case_ref"])
+    legs["resolved_case_id"] = resolve_case_refs(keys, cases["case_id"])
     legs["person_id"] = legs["resolved_case_id"].map(person_of_case)
     legs["method"] = legs["person_id"].notna().map({True: "case_ref", False: None})
-    has_ref = normalise_ref(legs["case_ref"]).notna()
+    has_ref = keys.notna()
     unresolved = legs[has_ref & legs["resolved_case_id"].isna()]
 
     known = known_numbers(cases, person_record, legs[legs["method"] == "case_ref"], blocked)
@@ -108,10 +117,10 @@ def attribute_calls(calls: pd.DataFrame, cases: pd.DataFrame, person_record: pd.
 
     shared = legs[todo & (people > 1)]
     if not shared.empty:
-        candidates = (shared[["call_id", "service", "started_at"]].assign(number=number[shared.index])
-                      .merge(known, on="number")[["call_id", "service", "started_at", "person_id"]])
-        case_people = cases[["case_id", "service", "opened_at", "closed_at"]].merge(person_record, on="case_id")
-        chosen = shared["call_id"].map(live_need_people(candidates, case_people, rules))
+        calls_from = shared[["call_id", "service", "started_at"]].assign(number=number[shared.index])
+        case_people = (cases[["case_id", "service", "opened_at", "closed_at"]].merge(person_record, on="case_id")
+                       .drop(columns="case_id"))
+        chosen = shared["call_id"].map(live_need_people(calls_from, known, case_people, rules))
         legs.loc[shared.index, "person_id"] = chosen
         legs.loc[shared.index, "method"] = chosen.notna().map({True: "household", False: "ambiguous"})
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import numpy as np
 import pandas as pd
 
 from pipeline.config import ConfigError
-from pipeline.transforms.identity_features import smallest_per_group
 
 AUDIT_COLUMNS = ["run_id", "old_person_id", "new_person_id", "change", "reason"]
 ID_HASH_CHARS = 16
@@ -51,10 +51,14 @@ def _claim_previous_ids(overlap: pd.DataFrame) -> dict[str, str]:
 
     Each previous id goes to at most one cluster and each cluster takes at most one id.
     Ties go to the smaller previous id, then to the cluster with the smaller first
-    case_id, so the outcome never depends on row order.
+    case_id, so the outcome never depends on row order. A row whose cluster and person
+    appear in no other row claims whatever the order (most people, most nights), so
+    only the contested rest goes through the greedy loop.
     """
-    ranked = overlap.sort_values(["shared", "person_id", "first_case_id"], ascending=[False, True, True])
-    claimed: dict[str, str] = {}
+    alone = ~overlap["cluster_id"].duplicated(keep=False) & ~overlap["person_id"].duplicated(keep=False)
+    claimed = dict(zip(overlap.loc[alone, "cluster_id"], overlap.loc[alone, "person_id"]))
+    contested = overlap[~alone]
+    ranked = contested.sort_values(["shared", "person_id", "first_case_id"], ascending=[False, True, True])
     used: set[str] = set()
     for cluster_id, person_id in zip(ranked["cluster_id"], ranked["person_id"]):
         if cluster_id not in claimed and person_id not in used:
@@ -70,59 +74,90 @@ def assign_person_ids(case_cluster: pd.DataFrame, previous_record: pd.DataFrame,
     ``case_cluster``: ``case_id, cluster_id`` for every case; ``previous_record``: last
     run's ``case_id, person_id``; ``previous_ids``: every id ever issued (never reused
     for someone else). Returns (``person_record``: case_id, person_id; ``identity_audit``
-    rows for this run).
+    rows for this run). Clusters and people are numbered once (``factorize``), so the
+    overlaps are counted on integers: every night re-reads every case.
     """
-    smallest = smallest_per_group(case_cluster["case_id"], case_cluster["cluster_id"])
-    first = pd.DataFrame({"cluster_id": case_cluster["cluster_id"].to_numpy(), "first_case_id": smallest.to_numpy()})
-    first = first.groupby("cluster_id").agg(first_case_id=("first_case_id", "first"), cases=("first_case_id", "size"))
-    overlap = (case_cluster.merge(previous_record, on="case_id")
-               .groupby(["cluster_id", "person_id"]).size().rename("shared").reset_index()
-               .merge(first, left_on="cluster_id", right_index=True))
+    cluster_code, clusters = pd.factorize(case_cluster["cluster_id"])
+    case_ids = case_cluster["case_id"].astype(object).to_numpy()
+    by_case = np.argsort(case_ids, kind="stable")
+    _, first_at = np.unique(cluster_code[by_case], return_index=True)  # each cluster's smallest case_id
+    first = pd.DataFrame({"first_case_id": case_ids[by_case[first_at]],
+                          "cases": np.bincount(cluster_code, minlength=len(clusters))},
+                         index=pd.Index(clusters, name="cluster_id"))
+    previous_person = case_cluster["case_id"].map(previous_record.set_index("case_id")["person_id"])
+    person_code, persons = pd.factorize(previous_person)
+    seen = person_code >= 0
+    pair, shared = np.unique(cluster_code[seen].astype(np.int64) * len(persons) + person_code[seen],
+                             return_counts=True)
+    code = pair // max(len(persons), 1)
+    overlap = pd.DataFrame({"cluster_id": clusters[code], "person_id": persons[pair % max(len(persons), 1)],
+                            "shared": shared, "first_case_id": first["first_case_id"].to_numpy()[code],
+                            "code": code})
     claimed = _claim_previous_ids(overlap)
     taken = set(previous_ids) | set(claimed.values())
-    ids: dict[str, str] = {}
-    for cluster_id, first_case_id in first["first_case_id"].sort_values().items():
-        if cluster_id in claimed:
-            ids[cluster_id] = claimed[cluster_id]
-        else:
-            ids[cluster_id] = new_person_id(first_case_id, taken)
-            taken.add(ids[cluster_id])
-    person_record = pd.DataFrame({"case_id": case_cluster["case_id"].astype(object).to_numpy(),
-                                  "person_id": case_cluster["cluster_id"].map(ids).astype(object).to_numpy()})
+    ids = pd.Series(clusters, index=clusters).map(claimed)
+    unclaimed = first.loc[ids.isna().to_numpy(), "first_case_id"].sort_values()
+    made = {}
+    for cluster_id, first_case_id in unclaimed.items():  # in first-case order: salts never depend on row order
+        made[cluster_id] = new_person_id(first_case_id, taken)
+        taken.add(made[cluster_id])
+    ids = ids.fillna(pd.Series(made, dtype=object)).to_numpy(dtype=object)
+    person_record = pd.DataFrame({"case_id": case_ids, "person_id": ids[cluster_code]})
     return person_record, _audit(overlap, first, ids, previous_record, run_id)
 
 
-def _audit(overlap: pd.DataFrame, first: pd.DataFrame, ids: dict[str, str],
+def _audit(overlap: pd.DataFrame, first: pd.DataFrame, ids: np.ndarray,
            previous_record: pd.DataFrame, run_id: str) -> pd.DataFrame:
     """One row per (previous person -> other id) move, and per brand-new person.
 
     Records of an old person now under another id are a ``merge`` when the old id is
-    gone (absorbed), a ``split`` when the old id lives on elsewhere.
+    gone (absorbed), a ``split`` when the old id lives on elsewhere. ``ids``: the new
+    person id of each cluster, by cluster code (``overlap.code``, ``first``'s row).
     """
-    old_sizes = previous_record.groupby("person_id").size()
-    kept = set(ids.values())
-    moved = overlap.assign(new_person_id=overlap["cluster_id"].map(ids))
+    moved = overlap.assign(new_person_id=ids[overlap["code"].to_numpy()])
     moved = moved[moved["person_id"] != moved["new_person_id"]]
+    old_sizes = previous_record.loc[previous_record["person_id"].isin(moved["person_id"]), "person_id"].value_counts()
+    kept = set(ids)
     rows = [
         {"old_person_id": r.person_id, "new_person_id": r.new_person_id,
          "change": "split" if r.person_id in kept else "merge",
          "reason": (f"{r.shared} of {old_sizes[r.person_id]} cases of {r.person_id} now belong to "
-                    f"{r.new_person_id} ({first.at[r.cluster_id, 'cases']} cases)")}
+                    f"{r.new_person_id} ({first['cases'].iat[r.code]} cases)")}
         for r in moved.sort_values(["person_id", "new_person_id"]).itertuples()
     ]
-    fresh = first[~first.index.isin(overlap["cluster_id"])].sort_values("first_case_id")
-    rows += [{"old_person_id": None, "new_person_id": ids[cluster_id], "change": "new",
+    fresh = np.ones(len(first), dtype=bool)
+    fresh[overlap["code"].to_numpy()] = False
+    fresh_first = first.assign(new_person_id=ids)[fresh].sort_values("first_case_id")
+    rows += [{"old_person_id": None, "new_person_id": new_person_id, "change": "new",
               "reason": f"new person: {n} case(s), none seen before"}
-             for cluster_id, n in fresh["cases"].items()]
+             for new_person_id, n in zip(fresh_first["new_person_id"], fresh_first["cases"])]
     return pd.DataFrame(rows, columns=AUDIT_COLUMNS[1:]).assign(run_id=run_id)[AUDIT_COLUMNS]
+
+
+def same_secret(previous_person: pd.DataFrame, secret: str) -> bool:
+    """Whether ``previous_person``'s keys were made with ``secret``. A run writes every
+    key with one secret, so a few rows (first, middle, last) tell."""
+    if previous_person.empty:
+        return True
+    rows = previous_person.iloc[sorted({0, len(previous_person) // 2, len(previous_person) - 1})]
+    return all(person_key(secret, p) == k for p, k in zip(rows["person_id"], rows["person_key"]))
 
 
 def person_table(person_record: pd.DataFrame, previous_person: pd.DataFrame, secret: str,
                  run_id: str) -> pd.DataFrame:
-    """``person_id, person_key, first_run_id`` for every person with a case this run."""
+    """``person_id, person_key, first_run_id`` for every person with a case this run.
+
+    Keys of people seen before are taken from ``previous_person`` when it was keyed
+    with the same secret (an HMAC per person is a second or two a night at a large
+    council's size); new people's keys, or all of them after a secret change, are made."""
     people = pd.DataFrame({"person_id": pd.Series(sorted(person_record["person_id"].unique()), dtype=object)})
-    first_run = previous_person.set_index("person_id")["first_run_id"]
-    people["person_key"] = pd.Series([person_key(secret, p) for p in people["person_id"]], dtype=object)
+    previous = previous_person.set_index("person_id")
+    first_run = previous["first_run_id"]
+    known = previous["person_key"] if same_secret(previous_person, secret) else previous["person_key"].iloc[:0]
+    keys = people["person_id"].map(known).astype(object)
+    new = keys.isna()
+    keys[new] = [person_key(secret, p) for p in people.loc[new, "person_id"]]
+    people["person_key"] = keys.to_numpy()
     people["first_run_id"] = people["person_id"].map(first_run).astype(object)
     people["first_run_id"] = people["first_run_id"].where(people["first_run_id"].notna(), run_id)
     return people

@@ -13,10 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.transforms.text import squeeze_upper
+
 
 def normalise_ref(values: pd.Series) -> pd.Series:
-    """A reference as staff might mistype it: whitespace removed, upper-cased."""
-    return values.astype(object).str.replace(r"\s+", "", regex=True).str.upper()
+    """A reference as staff might mistype it: whitespace removed, upper-cased (None stays None)."""
+    return squeeze_upper(values)
 
 
 def resolve_refs(refs: pd.Series, ids: pd.Series) -> pd.Series:

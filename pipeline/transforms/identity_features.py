@@ -17,6 +17,8 @@ from functools import lru_cache
 import pandas as pd
 from nicknames import NickNamer
 
+from pipeline.transforms.text import strip
+
 # The contact fields of a CRM case (extracts.md): one linkage record's raw material.
 CONTACT_COLUMNS = ("customer_id", "forename", "surname", "email", "phone", "address_line1",
                    "postcode", "uprn", "date_of_birth")
@@ -86,8 +88,7 @@ def _map_unique(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:
 
 def _blank_to_none(series: pd.Series) -> pd.Series:
     """Stripped text, with blanks and missing values as None (never NaN)."""
-    text = series.astype(object)
-    stripped = text.where(text.isna(), text.astype(str)).str.strip()
+    stripped = strip(series)
     return stripped.where(stripped.notna() & (stripped != ""), None)
 
 

@@ -33,16 +33,17 @@ import sqlalchemy as sa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from pipeline.transforms.chains import normalise_ref
 from pipeline.transforms.measures import NONE_LABEL, as_declared
 from pipeline.transforms.periods import PERIOD_KEYS, local_dates, with_periods
+from pipeline.transforms.text import WHITESPACE_CLASS, squeeze_upper_arrow
 from pipeline.warehouse.delta import TableDelta
 from pipeline.warehouse.tables import PUBLISHED_TABLES
 from pipeline.warehouse.tables import journey as journey_table
 from pipeline.warehouse.tables import journey_event as journey_event_table
 
-# Node labels: a prefix per kind of thing, then its id.
+# Node kinds: a prefix per kind of thing (a node's label is its prefix, then its id).
 CASE, CALL, WORKS, PERSON, JOURNEY = "c:", "k:", "w:", "p:", "j:"
+KINDS = (CASE, CALL, WORKS, PERSON, JOURNEY)  # the order of their nodes in a ``Links`` graph
 SYSTEM_PREFIX = {"crm": CASE, "telephony": CALL, "works": WORKS}
 # The record each source's rows belong to (a case event belongs to its case).
 RECORD_OF = {"crm_cases": (CASE, "case_id"), "crm_case_events": (CASE, "case_id"),
@@ -53,6 +54,26 @@ JOURNEY_TIMES = {"crm_cases": ("opened_at", "closed_at", "updated_at"), "crm_cas
                  "works_orders": ("raised_at", "completed_at", "updated_at")}
 # Aggregates made of (service, category, period) groups; the rest depend on as-of.
 PERIODIC_MEASURES = ("measure_demand", "measure_demand_channel", "measure_end_to_end", "measure_flow")
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Records a night changed, by kind (ids, each once): the components they are in
+    are reassembled. Ids per kind, not labels: a night lists and looks up every record."""
+
+    cases: pd.Index
+    calls: pd.Index
+    works_orders: pd.Index
+
+    def union(self, other: Seeds) -> Seeds:
+        return Seeds(self.cases.union(other.cases), self.calls.union(other.calls),
+                     self.works_orders.union(other.works_orders))
+
+    def __len__(self) -> int:
+        return len(self.cases) + len(self.calls) + len(self.works_orders)
+
+    def by_kind(self) -> dict[str, pd.Index]:
+        return {CASE: self.cases, CALL: self.calls, WORKS: self.works_orders}
 
 
 @dataclass(frozen=True)
@@ -119,132 +140,243 @@ def replaced_files(current: pd.DataFrame, consumed: pd.DataFrame) -> list[str]:
 
 
 def changed_records(staged: Mapping[str, pd.DataFrame], files: pd.DataFrame,
-                    after: pd.Timestamp) -> pd.Index:
-    """Node labels of records with a row from ``files`` (``source, file``) or a time the
-    journey rules read that is after ``after`` (the last publication's as-of)."""
-    labels = []
+                    after: pd.Timestamp) -> Seeds:
+    """Records with a row from ``files`` (``source, file``) or a time the journey rules
+    read that is after ``after`` (the last publication's as-of)."""
+    found: dict[str, list[pd.Series]] = {CASE: [], CALL: [], WORKS: []}
     for source, frame in staged.items():
-        prefix, key = RECORD_OF[source]
+        kind, key = RECORD_OF[source]
         fresh = frame["source_file"].isin(files.loc[files["source"] == source, "file"])
         for col in JOURNEY_TIMES[source]:
             fresh |= frame[col] > after
-        labels.append(prefix + frame.loc[fresh, key].astype(str))
-    return pd.Index(pd.concat(labels, ignore_index=True).unique()) if labels else pd.Index([])
+        found[kind].append(frame.loc[fresh, key])
+    return Seeds(*[pd.Index(pd.concat(ids, ignore_index=True).unique(), dtype=object) if ids else pd.Index([])
+                   for ids in found.values()])
 
 
-def _moved(old: pd.DataFrame, new: pd.DataFrame, key: str, columns: list[str]) -> pd.Series:
-    """Keys present on one side only, or whose ``columns`` differ (None equals None)."""
-    both = old[[key, *columns]].merge(new[[key, *columns]], on=key, how="outer", suffixes=("_old", "_new"),
-                                      indicator=True)
-    differs = both["_merge"] != "both"
+def _text(values: pd.Series | np.ndarray) -> pa.Array:
+    """Ids as Arrow strings (None as null): a night hashes and compares millions of ids,
+    and reading each str object once, then working on contiguous bytes, is what keeps
+    that fast."""
+    return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def _codes(texts: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
+    """Each value of ``texts`` as its position among their distinct values (-1 for
+    null), numbered in order of first appearance; and those values."""
+    encoded = pa.concat_arrays([pa.array([], type=pa.string()), *texts]).dictionary_encode()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+    return np.split(codes, np.cumsum([len(t) for t in texts])[:-1]), encoded.dictionary
+
+
+def _moved(old: pd.DataFrame, new: pd.DataFrame, key: str, columns: list[str]) -> pd.Index:
+    """Keys present on one side only, or whose ``columns`` differ (None equals None).
+    ``key`` is unique on each side (the identity tables' primary key), so each old row
+    is aligned with its new one by numbering both sides' keys together: an outer merge
+    of every case and call leg took seconds."""
+    (new_codes, old_codes), values = _codes([_text(new[key]), _text(old[key])])
+    row = np.full(len(values) + 1, -1, dtype=np.int64)  # each key's row in ``new`` (the last: a null key's)
+    row[new_codes] = np.arange(len(new_codes))
+    at = row[old_codes]  # each old key's row in ``new``, -1 if it went
+    kept = at >= 0
+    differs = np.zeros(int(kept.sum()), dtype=bool)
     for col in columns:
-        a, b = both[f"{col}_old"], both[f"{col}_new"]
-        differs |= (a.isna() != b.isna()) | (a.notna() & b.notna() & (a != b))
-    return both.loc[differs, key].astype(str)
+        a, b = _text(old[col]).filter(pa.array(kept)), _text(new[col]).take(pa.array(at[kept]))
+        same = pc.coalesce(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
+        differs |= ~same.to_numpy(zero_copy_only=False)
+    arrived = np.ones(len(new_codes), dtype=bool)
+    arrived[at[kept]] = False
+    old_keys, new_keys = old[key].to_numpy(dtype=object), new[key].to_numpy(dtype=object)
+    return pd.Index(np.concatenate([old_keys[~kept], old_keys[kept][differs], new_keys[arrived]]), dtype=object)
 
 
 def changed_identity(old_record: pd.DataFrame, new_record: pd.DataFrame, old_attribution: pd.DataFrame,
-                     new_attribution: pd.DataFrame) -> pd.Index:
-    """Node labels of cases whose person changed, and of call legs whose person or
-    resolved case changed (including records that appeared or went)."""
-    cases = CASE + _moved(old_record, new_record, "case_id", ["person_id"])
-    calls = CALL + _moved(old_attribution, new_attribution, "call_id", ["person_id", "resolved_case_id"])
-    return pd.Index(pd.concat([cases, calls], ignore_index=True).unique())
-
-
-def vanished_records(membership: pd.DataFrame, staged: Mapping[str, pd.DataFrame]) -> pd.Index:
-    """Node labels of records in last night's journeys that are no longer staged."""
-    now = pd.concat([RECORD_OF[s][0] + staged[s][RECORD_OF[s][1]].astype(str)
-                     for s in ("crm_cases", "call_logs", "works_orders")], ignore_index=True)
-    labels = membership["system"].map(SYSTEM_PREFIX) + membership["source_ref"].astype(str)
-    return pd.Index(labels[~labels.isin(now)].unique())
+                     new_attribution: pd.DataFrame) -> Seeds:
+    """Cases whose person changed, and call legs whose person or resolved case changed
+    (including records that appeared or went)."""
+    return Seeds(cases=_moved(old_record, new_record, "case_id", ["person_id"]),
+                 calls=_moved(old_attribution, new_attribution, "call_id", ["person_id", "resolved_case_id"]),
+                 works_orders=pd.Index([]))
 
 
 # --------------------------------------------------------------------------- how far it reaches
 
 
-def _pairs(left: pd.Series, right: pd.Series) -> pd.DataFrame:
-    keep = left.notna().to_numpy() & right.notna().to_numpy()
-    return pd.DataFrame({"a": left.to_numpy()[keep], "b": right.to_numpy()[keep]})
+def _odd_ids(ids: pa.Array, nodes: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """The nodes of the ``ids`` that are not their own reference key
+    (``squeeze_upper_arrow``), and those keys: the only ids a reference reaches other
+    than by naming them exactly. Only ids with lower case, whitespace or non-ASCII text
+    can be, so only those are normalised."""
+    maybe = pc.or_(pc.match_substring_regex(ids, f"[a-z{WHITESPACE_CLASS}]"), pc.invert(pc.string_is_ascii(ids)))
+    rows = np.flatnonzero(pc.fill_null(maybe, False).to_numpy(zero_copy_only=False))
+    text = ids.take(pa.array(rows, type=pa.int64()))
+    keys = squeeze_upper_arrow(text)
+    odd = pc.fill_null(pc.not_equal(keys, text), False)
+    return nodes[rows[odd.to_numpy(zero_copy_only=False)]], keys.filter(odd)
 
 
-# Python's ``\s`` on ASCII text (RE2's ``\s`` lacks \v and \x1c-\x1f).
-_ASCII_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f ]+"
+@dataclass(frozen=True)
+class Links:
+    """Edges ``a, b`` between everything a journey can join, on integer nodes: the ids
+    of each kind are numbered once, kinds one after another in ``KINDS`` order (node
+    ``start(kind) + i`` is ``ids[kind][i]``). Integers rather than labels like
+    "c:" + case_id: a night links millions of ids, and building and hashing prefixed
+    strings took most of its time."""
+
+    ids: dict[str, pa.Array]  # kind -> its ids (Arrow strings), each once
+    a: np.ndarray
+    b: np.ndarray
+    staged: np.ndarray  # node -> whether it is one of the (staged) records given
+    members: np.ndarray  # membership row -> its record's node (-1: none)
+
+    def start(self, kind: str) -> int:
+        return sum(len(self.ids[k]) for k in KINDS[:KINDS.index(kind)])
+
+    @property
+    def nodes(self) -> int:
+        return sum(len(ids) for ids in self.ids.values())
+
+    def ids_of(self, kind: str, nodes: np.ndarray) -> pd.Index:
+        """The ids of ``nodes``, all of ``kind``."""
+        at = pa.array(nodes - self.start(kind), type=pa.int64())
+        return pd.Index(self.ids[kind].take(at).to_numpy(zero_copy_only=False), dtype=object)
+
+    def of_kind(self, kind: str, nodes: np.ndarray) -> np.ndarray:
+        """Those of ``nodes`` that are of ``kind``."""
+        start = self.start(kind)
+        return nodes[(nodes >= start) & (nodes < start + len(self.ids[kind]))]
+
+    def labels(self) -> np.ndarray:
+        """Every node's label (kind prefix, then id), by node."""
+        return np.concatenate([np.empty(0, dtype=object), *[
+            pc.binary_join_element_wise(kind, self.ids[kind], "").to_numpy(zero_copy_only=False) for kind in KINDS]])
 
 
-def _ref_keys(values: pd.Series) -> np.ndarray:
-    """``chains.normalise_ref`` (whitespace removed, upper-cased), in Arrow kernels for
-    ASCII text and by ``normalise_ref`` itself for the rest: a night's reach normalises
-    every id of three sources, which pandas' string methods take seconds to do."""
-    text = pa.array(values.astype(object).where(values.notna(), None), type=pa.string())
-    keys = pc.utf8_upper(pc.replace_substring_regex(text, _ASCII_SPACE, "")).to_numpy(zero_copy_only=False)
-    other = ~pc.fill_null(pc.string_is_ascii(text), True).to_numpy(zero_copy_only=False)
-    if other.any():
-        keys[other] = normalise_ref(values[other]).to_numpy()
-    return keys
+def _number(columns: list[tuple[str, pa.Array]], lookups: list[tuple[str, pa.Array]],
+            ) -> tuple[dict[str, pa.Array], list[np.ndarray], list[np.ndarray]]:
+    """Each kind's ids numbered (all its columns at once, first seen first, kinds one
+    after another as in ``Links``); each column as nodes, and the node of each value of
+    ``lookups`` that is one of those ids (-1: none, or no value)."""
+    ids, start = {}, 0
+    nodes, found = [np.empty(0, dtype=np.int64)] * len(columns), [np.empty(0, dtype=np.int64)] * len(lookups)
+    for kind in KINDS:
+        mine = [(nodes, i, v) for i, (k, v) in enumerate(columns) if k == kind]
+        looked = [(found, i, v) for i, (k, v) in enumerate(lookups) if k == kind]
+        parts, values = _codes([v for *_, v in mine + looked])
+        codes = np.concatenate([np.empty(0, dtype=np.int64), *parts])
+        numbered = int(codes[:sum(len(v) for *_, v in mine)].max(initial=-1)) + 1  # lookups add none of these
+        codes = np.where((codes >= 0) & (codes < numbered), codes + start, -1)
+        at = 0
+        for out, i, v in mine + looked:
+            out[i], at = codes[at:at + len(v)], at + len(v)
+        ids[kind] = values.slice(0, numbered)
+        start += numbered
+    return ids, nodes, found
 
 
-def _ref_edges(owners: pd.Series, refs: pd.Series, targets: pd.Series, prefix: str) -> pd.DataFrame:
+def _ref_edges(owners: np.ndarray, has: np.ndarray, keys: pa.Array, found: np.ndarray,
+               odd: tuple[np.ndarray, pa.Array], row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Owner -> every target a reference could resolve to: the same id once case and
     spaces are ignored. Linking to all of them keeps an ambiguous reference ambiguous
-    when only part of the records is reassembled."""
-    has = refs.notna().to_numpy()
-    if not has.any():
-        return pd.DataFrame({"a": [], "b": []}, dtype=object)
-    wanted = pd.DataFrame({"a": owners.to_numpy()[has], "key": _ref_keys(refs[has])})
-    ids = pd.DataFrame({"key": _ref_keys(targets), "b": prefix + targets.astype(str).to_numpy()})
-    return wanted.merge(ids, on="key")[["a", "b"]]
+    when only part of the records is reassembled.
+
+    ``has``: the owners with a reference; ``keys``: their ``squeeze_upper_arrow``; ``found``: the
+    node whose id is each key; ``odd``: ``_odd_ids`` of the targets; ``row``: each
+    node's row among the targets (-1: not one). Edges come by owner, then target row."""
+    exact = np.flatnonzero((found >= 0) & (row[found] >= 0))
+    maybe = np.flatnonzero(pc.is_in(keys, value_set=odd[1]).to_numpy(zero_copy_only=False))
+    wanted = pd.DataFrame({"ref": maybe, "key": keys.take(pa.array(maybe, type=pa.int64())).to_numpy(
+        zero_copy_only=False)})
+    by_key = wanted.merge(pd.DataFrame({"key": odd[1].to_numpy(zero_copy_only=False), "target": odd[0]}), on="key")
+    ref = np.concatenate([exact, by_key["ref"].to_numpy(dtype=np.int64)])
+    target = np.concatenate([found[exact], by_key["target"].to_numpy(dtype=np.int64)])
+    order = np.lexsort((row[target], ref))
+    return owners[np.flatnonzero(has)[ref[order]]], target[order]
+
+
+def link_graph(cases: pd.DataFrame, calls: pd.DataFrame, works_orders: pd.DataFrame,
+               identities: list[tuple[pd.DataFrame, pd.DataFrame]], membership: pd.DataFrame) -> Links:
+    """Links between everything a journey can join: records and their people (under
+    every identity map given: last night's and tonight's), call legs and their resolved
+    cases, the references rules 2, 4 and 5 follow, and each record and the published
+    journey it was in (``membership``: system, source_ref, journey_id)."""
+    system = pc.fill_null(pc.index_in(_text(membership["system"]), value_set=pa.array(list(SYSTEM_PREFIX))), -1)
+    member_of = {kind: system.to_numpy() == i for i, kind in enumerate(SYSTEM_PREFIX.values())}
+    records = [_text(cases["case_id"]), _text(calls["call_id"]), _text(works_orders["work_order_id"])]
+    columns = [(CASE, records[0]), (CALL, records[1]), (WORKS, records[2]), (JOURNEY, _text(membership["journey_id"])),
+               *[(kind, _text(membership["source_ref"].to_numpy(dtype=object)[rows]))
+                 for kind, rows in member_of.items()]]
+    for person_record, attribution in identities:
+        columns += [(CASE, _text(person_record["case_id"])), (PERSON, _text(person_record["person_id"])),
+                    (CALL, _text(attribution["call_id"])), (PERSON, _text(attribution["person_id"])),
+                    (CASE, _text(attribution["resolved_case_id"]))]
+    refs = [(_text(cases["duplicate_of"]), CASE), (_text(calls["parent_call_id"]), CALL),
+            (_text(works_orders["case_ref"]), CASE), (_text(works_orders["parent_work_order_id"]), WORKS)]
+    has = [pc.is_valid(r).to_numpy(zero_copy_only=False) for r, _ in refs]
+    keys = [squeeze_upper_arrow(pc.drop_null(r)) for r, _ in refs]
+    ids, nodes, found = _number(columns, [(kind, k) for (_, kind), k in zip(refs, keys, strict=True)])
+    case, call, works, journey = nodes[:4]
+    row = np.full(sum(len(v) for v in ids.values()), -1, dtype=np.int64)  # node -> its row among the records given
+    for record in (case, call, works):
+        named = record >= 0
+        row[record[named]] = np.flatnonzero(named)
+    member = np.full(len(membership), -1, dtype=np.int64)
+    for rows, part in zip(member_of.values(), nodes[4:7], strict=True):
+        member[rows] = part
+    odd_cases = _odd_ids(records[0], case)
+    parts = [
+        _ref_edges(case, has[0], keys[0], found[0], odd_cases, row),
+        _ref_edges(call, has[1], keys[1], found[1], _odd_ids(records[1], call), row),
+        _ref_edges(works, has[2], keys[2], found[2], odd_cases, row),
+        _ref_edges(works, has[3], keys[3], found[3], _odd_ids(records[2], works), row),
+        (member, journey),
+    ]
+    for at in range(7, len(nodes), 5):
+        record, person, leg, leg_person, leg_case = nodes[at:at + 5]
+        parts += [(record, person), (leg, leg_person), (leg, leg_case)]
+    a = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    b = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    keep = (a >= 0) & (b >= 0)
+    return Links(ids=ids, a=a[keep], b=b[keep], staged=row >= 0, members=member)
 
 
 def record_links(cases: pd.DataFrame, calls: pd.DataFrame, works_orders: pd.DataFrame,
                  identities: list[tuple[pd.DataFrame, pd.DataFrame]], membership: pd.DataFrame) -> pd.DataFrame:
-    """Edges ``a, b`` (node labels) between everything a journey can join: records and
-    their people (under every identity map given: last night's and tonight's), call
-    legs and their resolved cases, the references rules 2, 4 and 5 follow, and each
-    record and the published journey it was in (``membership``: system, source_ref,
-    journey_id)."""
-    case_node = CASE + cases["case_id"].astype(str)
-    call_node = CALL + calls["call_id"].astype(str)
-    wo_node = WORKS + works_orders["work_order_id"].astype(str)
-    parts = [
-        _ref_edges(case_node, cases["duplicate_of"], cases["case_id"], CASE),
-        _ref_edges(call_node, calls["parent_call_id"], calls["call_id"], CALL),
-        _ref_edges(wo_node, works_orders["case_ref"], cases["case_id"], CASE),
-        _ref_edges(wo_node, works_orders["parent_work_order_id"], works_orders["work_order_id"], WORKS),
-        _pairs(membership["system"].map(SYSTEM_PREFIX) + membership["source_ref"].astype(str),
-               JOURNEY + membership["journey_id"].astype(str)),
-    ]
-    for person_record, attribution in identities:
-        leg = CALL + attribution["call_id"].astype(str)
-        parts += [
-            _pairs(CASE + person_record["case_id"].astype(str), PERSON + person_record["person_id"].astype(object)),
-            _pairs(leg, PERSON + attribution["person_id"].astype(object)),
-            _pairs(leg, CASE + attribution["resolved_case_id"].astype(object)),
-        ]
-    found = [p for p in parts if len(p)]
-    return pd.concat(found, ignore_index=True) if found else pd.DataFrame({"a": [], "b": []}, dtype=object)
+    """``link_graph``'s edges as node labels ``a, b`` (kind prefix, then id), as
+    partitions use them."""
+    links = link_graph(cases, calls, works_orders, identities, membership)
+    labels = links.labels()
+    return pd.DataFrame({"a": labels[links.a], "b": labels[links.b]})
 
 
-def reached(edges: pd.DataFrame, seeds: pd.Index) -> pd.Index:
-    """Every node connected to a seed through ``edges`` (seeds included)."""
-    codes, nodes = pd.factorize(pd.concat([edges["a"], edges["b"], pd.Series(seeds, dtype=object)],
-                                          ignore_index=True))
-    m = len(edges)
-    graph = coo_matrix((np.ones(m, dtype=np.int8), (codes[:m], codes[m:2 * m])), shape=(len(nodes), len(nodes)))
+def vanished_records(links: Links) -> Seeds:
+    """Records in last night's journeys (``link_graph``'s membership) that are no longer
+    staged."""
+    gone = links.members[links.members >= 0]
+    gone = np.unique(gone[~links.staged[gone]])
+    return Seeds(*[links.ids_of(kind, links.of_kind(kind, gone)) for kind in (CASE, CALL, WORKS)])
+
+
+def reach(links: Links, seeds: Seeds) -> Reach:
+    """The records and published journeys in the components the seeds touch (a seed
+    that links to nothing reaches only itself)."""
+    n = links.nodes
+    graph = coo_matrix((np.ones(len(links.a), dtype=np.int8), (links.a, links.b)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
-    hit = np.unique(component[codes[2 * m:]])
-    return pd.Index(nodes[np.isin(component, hit)])
+    touched = np.zeros(n, dtype=bool)  # by component
+    alone = {}
+    for kind, ids in seeds.by_kind().items():
+        seed = pc.index_in(links.ids[kind], value_set=_text(ids))  # each node's place among the seeds
+        touched[component[links.start(kind) + np.flatnonzero(pc.is_valid(seed).to_numpy(zero_copy_only=False))]] = True
+        alone[kind] = ids[~np.isin(np.arange(len(ids)), pc.drop_null(seed).to_numpy())]
+    hit = np.flatnonzero(touched[component])
 
+    def reached(kind: str) -> pd.Index:
+        found = links.ids_of(kind, links.of_kind(kind, hit))
+        return found.append(alone[kind]) if kind in alone else found
 
-def reach(edges: pd.DataFrame, seeds: pd.Index) -> Reach:
-    """The records and published journeys in the components the seeds touch."""
-    nodes = pd.Series(reached(edges, seeds), dtype=object)
-
-    def ids(prefix: str) -> pd.Index:
-        return pd.Index(nodes[nodes.str.startswith(prefix)].str.slice(len(prefix)).unique())
-
-    return Reach(cases=ids(CASE), calls=ids(CALL), works_orders=ids(WORKS), journeys=ids(JOURNEY),
-                 people=len(ids(PERSON)))
+    return Reach(cases=reached(CASE), calls=reached(CALL), works_orders=reached(WORKS),
+                 journeys=reached(JOURNEY), people=len(links.of_kind(PERSON, hit)))
 
 
 def records_in(reach_: Reach, staged: Mapping[str, pd.DataFrame], person_record: pd.DataFrame,

@@ -15,7 +15,8 @@ import pandas as pd
 
 ROW_INDEX = "__row__"  # positional row number added to each frame: identifies failing rows
 # Frames longer than this are validated column group by column group (see run_suite);
-# shorter ones in one GX call, where GX's fixed cost per call (~40 ms) dominates.
+# shorter ones in one GX call. GX's fixed cost is ~3 ms a call plus ~5 ms an
+# expectation; at a night's 20,000-110,000 rows both ways take the same time.
 SPLIT_ROWS = 50_000
 
 
@@ -56,14 +57,19 @@ def _domain(config: Any) -> tuple[str, ...]:
 
 def _vectorisable(frame: pd.DataFrame) -> pd.DataFrame:
     """Same values in dtypes GX's pandas metrics handle vectorised: nullable integers
-    and floats as float64 (exact up to 2**53), timestamps as datetime64[ns]. Otherwise
-    a range check on an ``Int64`` column runs a Python function per row."""
+    and floats as float64 (exact up to 2**53), narrower numpy integers (DuckDB reads
+    INTEGER as ``int32``) as int64, timestamps as datetime64[ns]. GX vectorises a range
+    check only on int64, float64 and datetime64[ns]; on anything else it runs a Python
+    function per row."""
     out = {}
     for name, col in frame.items():
-        if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(col.dtype) \
-                and not pd.api.types.is_bool_dtype(col.dtype):
+        dtype = col.dtype
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype) \
+                and not pd.api.types.is_bool_dtype(dtype):
             out[name] = col.astype("float64")
-        elif pd.api.types.is_datetime64_dtype(col.dtype) and col.dtype != "datetime64[ns]":
+        elif dtype.kind in "iu" and dtype.itemsize < 8:
+            out[name] = col.astype("int64")
+        elif pd.api.types.is_datetime64_dtype(dtype) and dtype != "datetime64[ns]":
             out[name] = col.astype("datetime64[ns]")
     return frame.assign(**out) if out else frame
 
@@ -97,7 +103,7 @@ def run_suite(suite: Any, frame: pd.DataFrame, parameters: dict[str, Any] | None
         result_format: dict[str, Any] = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_INDEX],
                                          "partial_unexpected_count": 0}
     else:
-        result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+        result_format = {"result_format": "BASIC", "partial_unexpected_count": 0}
     extra = [ROW_INDEX] if row_level else []
     groups = _groups(suite, frame) if len(frame) > SPLIT_ROWS else {None: [e.configuration for e in suite.expectations]}
     results = []

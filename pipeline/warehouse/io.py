@@ -132,6 +132,30 @@ def write_frame(conn: Connection, table: sa.Table, df: pd.DataFrame, *, schema: 
     return len(df)
 
 
+def temporary_table(conn: Connection, name: str, frame: pd.DataFrame,
+                    types: dict[str, sa.types.TypeEngine]) -> sa.Table:
+    """``frame`` in a temporary table of this connection (dropped by the caller)."""
+    table = sa.Table(f"_{name}_{uuid.uuid4().hex[:8]}", sa.MetaData(),
+                     *[sa.Column(col, type_) for col, type_ in types.items()], prefixes=["TEMPORARY"])
+    table.create(conn)
+    write_frame(conn, table, frame)
+    return table
+
+
+def replace_rows(conn: Connection, table: sa.Table, gone: pd.DataFrame, added: pd.DataFrame) -> None:
+    """Delete the rows matching ``gone`` on its columns (through a temporary table) and
+    insert ``added``: a change of thousands of rows to a table of millions, without
+    rewriting it."""
+    if len(gone):
+        columns = list(gone.columns)
+        temp = temporary_table(conn, "gone", gone, {c: table.c[c].type for c in columns})
+        names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
+        conn.exec_driver_sql(f"DELETE FROM {quote(conn, table)} WHERE ({names}) IN "
+                             f"(SELECT {names} FROM {quote(conn, temp)})")
+        temp.drop(conn)
+    write_frame(conn, table, added)
+
+
 def _arrow_type(type_: sa.types.TypeEngine) -> pa.DataType:
     for sql_type, arrow in ((sa.Boolean, pa.bool_()), (sa.Integer, pa.int64()), (sa.Double, pa.float64()),
                             (sa.Float, pa.float64()), (sa.DateTime, pa.timestamp("us")), (sa.Date, pa.date32())):
@@ -165,7 +189,8 @@ def read_frame(conn: Connection, table: sa.Table, *, schema: str | None = None,
     names = [c.name for c in table.columns]
     cols = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
     sql = f"SELECT {cols} FROM {quote(conn, table, schema)}" + (f" WHERE {where}" if where else "")
-    if is_duckdb(conn):
+    duck = is_duckdb(conn)
+    if duck:
         df = conn.connection.driver_connection.execute(sql).df()
     elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         df = _copy_out(conn, sql, table)
@@ -174,7 +199,8 @@ def read_frame(conn: Connection, table: sa.Table, *, schema: str | None = None,
     df = df.reindex(columns=names)
     for col in table.columns:
         if isinstance(col.type, (sa.Text, sa.String)):
-            df[col.name] = df[col.name].astype(object).where(df[col.name].notna(), None)
+            if not (duck and df[col.name].dtype == object):  # DuckDB's text columns hold None for NULL already
+                df[col.name] = df[col.name].astype(object).where(df[col.name].notna(), None)
         elif isinstance(col.type, sa.DateTime):
             df[col.name] = pd.to_datetime(df[col.name]).astype("datetime64[ns]")
     return df

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.identity.attribution import attribute_calls, normalise_ref, resolve_case_refs
+from pipeline.identity.attribution import attribute_calls, ref_keys, resolve_case_refs
 
 ANN_MOBILE, BEN_MOBILE, HOME = "+447700900101", "+447700900202", "+441632960555"
 SWITCHBOARD = "+441632960000"
@@ -49,10 +49,10 @@ def test_unresolved_ref_is_reported_not_guessed_and_falls_through_to_phone(kit, 
 
 
 def test_ref_matching_two_cases_once_normalised_resolves_to_nothing():
-    refs = resolve_case_refs(pd.Series(["ab-1", "AB-2"]), pd.Series(["AB-1", "ab-1", "AB-2"]))
+    refs = resolve_case_refs(ref_keys(pd.Series(["ab-1", "AB-2"])), pd.Series(["AB-1", "ab-1", "AB-2"]))
     assert refs.tolist()[0] is None or pd.isna(refs.tolist()[0])
     assert refs.tolist()[1] == "AB-2"
-    assert normalise_ref(pd.Series([" a b ", None, "  "])).tolist() == ["AB", None, None]
+    assert ref_keys(pd.Series([" a b ", None, "  "])).tolist() == ["AB", None, None]
 
 
 def test_number_on_one_persons_records(kit, people):

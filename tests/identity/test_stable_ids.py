@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.config import ConfigError
 from pipeline.identity import PreviousIdentity
-from pipeline.identity.stable_ids import assign_person_ids, new_person_id, person_key
+from pipeline.identity.stable_ids import assign_person_ids, new_person_id, person_key, person_table, same_secret
 
 DAY_1 = [
     {"case_id": "D1-1", "customer_id": "CU1", "forename": "Nia", "surname": "Hale", "phone": "+447700900111",
@@ -109,3 +109,26 @@ def test_person_key_is_hmac_sha256_of_the_id():
 def test_person_key_without_a_secret_is_an_error():
     with pytest.raises(ConfigError, match="secret is empty"):
         person_key("", "P-0123")
+
+
+def test_known_keys_are_read_back_under_the_same_secret_and_all_remade_under_a_new_one():
+    record = pd.DataFrame({"case_id": ["a", "b", "c"], "person_id": ["P-1", "P-2", "P-3"]})
+    made = person_table(record.iloc[:2], pd.DataFrame(columns=["person_id", "person_key", "first_run_id"]), "s1", "r0")
+    assert same_secret(made, "s1") and not same_secret(made, "s2")
+    tonight = person_table(record, made, "s1", "r1").set_index("person_id")
+    assert tonight["person_key"].to_dict() == {p: person_key("s1", p) for p in ("P-1", "P-2", "P-3")}
+    assert tonight["first_run_id"].to_dict() == {"P-1": "r0", "P-2": "r0", "P-3": "r1"}
+    # A stored key that is not the HMAC under tonight's secret is never published again.
+    rotated = person_table(record, made, "s2", "r1").set_index("person_id")
+    assert rotated["person_key"].to_dict() == {p: person_key("s2", p) for p in ("P-1", "P-2", "P-3")}
+
+
+def test_uncontested_and_contested_overlaps_claim_as_one_greedy_pass_would():
+    """P-1 is wanted by x (2 cases) and y (1 case); P-2 only by z: x keeps P-1, z P-2, y gets a new id."""
+    previous = pd.DataFrame({"case_id": ["a", "b", "c", "d"], "person_id": ["P-1", "P-1", "P-1", "P-2"]})
+    clusters = pd.DataFrame({"case_id": ["a", "b", "c", "d"], "cluster_id": ["x", "x", "y", "z"]})
+    record, audit = assign_person_ids(clusters, previous, {"P-1", "P-2"}, "r")
+    ids = record.set_index("case_id")["person_id"]
+    assert (ids["a"], ids["b"], ids["d"]) == ("P-1", "P-1", "P-2")
+    assert ids["c"] == new_person_id("c", {"P-1", "P-2"})
+    assert audit["change"].tolist() == ["split"]

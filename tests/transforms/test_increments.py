@@ -58,6 +58,19 @@ def _identity(cases: dict[str, str], calls: dict[str, tuple[str | None, str | No
 NO_MEMBERSHIP = pd.DataFrame({"system": [], "source_ref": [], "journey_id": []}, dtype=object)
 
 
+def _links(staged: dict[str, pd.DataFrame], identities, membership: pd.DataFrame = NO_MEMBERSHIP) -> inc.Links:
+    return inc.link_graph(staged["crm_cases"], staged["call_logs"], staged["works_orders"], identities, membership)
+
+
+def _seeds(cases=(), calls=(), works=()) -> inc.Seeds:
+    return inc.Seeds(pd.Index(list(cases), dtype=object), pd.Index(list(calls), dtype=object),
+                     pd.Index(list(works), dtype=object))
+
+
+def _ids(seeds: inc.Seeds) -> dict[str, list[str]]:
+    return {"cases": sorted(seeds.cases), "calls": sorted(seeds.calls), "works_orders": sorted(seeds.works_orders)}
+
+
 # --------------------------------------------------------------------------- staging
 
 
@@ -117,21 +130,34 @@ def test_changed_records_are_those_from_new_files_or_dated_after_the_last_as_of(
         works=[_works("W1", "new.csv", 3)])
     files = pd.DataFrame({"source": ["crm_cases", "call_logs", "works_orders"], "file": ["new.csv"] * 3})
     changed = inc.changed_records(staged, files, pd.Timestamp("2026-04-01 23:00"))
-    assert sorted(changed) == ["c:C2", "c:C3", "c:C4", "k:K2", "w:W1"]
+    assert _ids(changed) == {"cases": ["C2", "C3", "C4"], "calls": ["K2"], "works_orders": ["W1"]}
 
 
 def test_changed_identity_lists_moves_arrivals_and_departures():
     old_record, old_calls = _identity({"C1": "P1", "C2": "P1", "C3": "P3"}, {"K1": ("P1", None), "K2": (None, None)})
     new_record, new_calls = _identity({"C1": "P1", "C2": "P2", "C4": "P4"}, {"K1": ("P1", "C1"), "K2": (None, None)})
     changed = inc.changed_identity(old_record, new_record, old_calls, new_calls)
-    assert sorted(changed) == ["c:C2", "c:C3", "c:C4", "k:K1"]
+    assert _ids(changed) == {"cases": ["C2", "C3", "C4"], "calls": ["K1"], "works_orders": []}
+
+
+def test_an_identity_move_between_no_one_and_someone_is_a_change():
+    old_record, old_calls = _identity({}, {"K1": (None, "C1"), "K2": ("P1", None), "K3": (None, None)})
+    new_record, new_calls = _identity({}, {"K1": (None, None), "K2": (None, None), "K3": (None, None)})
+    assert list(inc.changed_identity(old_record, new_record, old_calls, new_calls).calls) == ["K1", "K2"]
+
+
+def test_seeds_union_counts_each_record_once():
+    both = _seeds(cases=["C1", "C2"]).union(_seeds(cases=["C2"], calls=["K1"]))
+    assert len(both) == 3 and _ids(both) == {"cases": ["C1", "C2"], "calls": ["K1"], "works_orders": []}
 
 
 def test_vanished_records_are_journey_records_no_longer_staged():
-    membership = pd.DataFrame({"system": ["crm", "telephony", "works"], "source_ref": ["C1", "K9", "W9"],
-                               "journey_id": ["J1", "J1", "J1"]})
+    membership = pd.DataFrame({"system": ["crm", "telephony", "works", "crm"], "source_ref": ["C1", "K9", "W9", "C1"],
+                               "journey_id": ["J1", "J1", "J1", "J1"]})
     staged = _records(cases=[_case("C1", "a.csv", 1)], calls=[_call("K1", "a.csv", 1)])
-    assert sorted(inc.vanished_records(membership, staged)) == ["k:K9", "w:W9"]
+    record, calls = _identity({"C1": "P1", "C7": "P1"})  # C7: only in an identity map, in no journey
+    vanished = inc.vanished_records(_links(staged, [(record, calls)], membership))
+    assert _ids(vanished) == {"cases": [], "calls": ["K9"], "works_orders": ["W9"]}
 
 
 # --------------------------------------------------------------------------- reach
@@ -146,13 +172,12 @@ def test_reach_spreads_through_people_references_and_old_journeys():
     record, calls = _identity({"C1": "P1", "C2": "P1", "C3": "P2", "C5": "P5", "C6": "P6"},
                               {"K1": ("P6", None), "K2": ("P6", None)})
     membership = pd.DataFrame({"system": ["crm", "crm"], "source_ref": ["C5", "C6"], "journey_id": ["J5", "J5"]})
-    edges = inc.record_links(staged["crm_cases"], staged["call_logs"], staged["works_orders"], [(record, calls)],
-                             membership)
+    links = _links(staged, [(record, calls)], membership)
 
-    one = inc.reach(edges, pd.Index(["c:C3"]))
+    one = inc.reach(links, _seeds(cases=["C3"]))
     assert sorted(one.cases) == ["C1", "C2", "C3"] and one.people == 2 and one.calls.empty
 
-    two = inc.reach(edges, pd.Index(["w:W2"]))  # works order -> parent -> case -> old journey -> C6 -> P6's calls
+    two = inc.reach(links, _seeds(works=["W2"]))  # works order -> parent -> case -> old journey -> C6 -> P6's calls
     assert sorted(two.cases) == ["C5", "C6"] and sorted(two.calls) == ["K1", "K2"]
     assert sorted(two.works_orders) == ["W1", "W2"] and list(two.journeys) == ["J5"]
 
@@ -163,30 +188,36 @@ def test_an_ambiguous_reference_reaches_every_record_it_could_mean():
     staged = _records(cases=[_case("AB1", "a.csv", 1), _case("ab1", "a.csv", 2)],
                       works=[_works("W1", "a.csv", 1, case_ref="Ab 1")])
     record, calls = _identity({"AB1": "P1", "ab1": "P2"})
+    assert sorted(inc.reach(_links(staged, [(record, calls)]), _seeds(works=["W1"])).cases) == ["AB1", "ab1"]
+
+
+def test_a_reference_reaches_an_odd_id_by_its_key_and_an_exact_one_by_name():
+    staged = _records(cases=[_case("C1", "a.csv", 1), _case("c 1", "a.csv", 2), _case("C2", "a.csv", 3),
+                             _case("c2", "a.csv", 4), _case("C3", "a.csv", 5)],
+                      works=[_works("W1", "a.csv", 1, case_ref="C1"), _works("W2", "a.csv", 2, case_ref="c2")])
+    record, calls = _identity({})
+    links = _links(staged, [(record, calls)])
+    assert sorted(inc.reach(links, _seeds(works=["W1"])).cases) == ["C1", "c 1"]
+    assert sorted(inc.reach(links, _seeds(works=["W2"])).cases) == ["C2", "c2"]
+
+
+def test_record_links_label_each_link_by_kind_and_id():
+    staged = _records(cases=[_case("C1", "a.csv", 1), _case("C2", "a.csv", 2, duplicate_of="c1")],
+                      calls=[_call("K1", "a.csv", 1)])
+    record, calls = _identity({"C1": "P1"}, {"K1": ("P1", "C2")})
+    membership = pd.DataFrame({"system": ["telephony"], "source_ref": ["K1"], "journey_id": ["J1"]})
     edges = inc.record_links(staged["crm_cases"], staged["call_logs"], staged["works_orders"], [(record, calls)],
-                             NO_MEMBERSHIP)
-    assert sorted(inc.reach(edges, pd.Index(["w:W1"])).cases) == ["AB1", "ab1"]
-
-
-@pytest.mark.parametrize("ref", ["c1", " C 1 ", "c\t1\n", "c\x0b1", "c\x1c1", "c\u00a01", "stra\u00dfe 1", "\u00e9t\u00e91",
-                                 None])
-def test_reference_keys_follow_the_journeys_normalisation(ref):
-    from pipeline.transforms.chains import normalise_ref
-
-    refs = pd.Series([ref, "X"], dtype=object)
-    expected = normalise_ref(refs).tolist()
-    got = inc._ref_keys(refs).tolist()
-    assert got[1] == expected[1]
-    assert got[0] == expected[0] or (ref is None and pd.isna(expected[0]) and got[0] is None)
+                             membership)
+    assert edges.to_dict("records") == [{"a": "c:C2", "b": "c:C1"}, {"a": "k:K1", "b": "j:J1"},
+                                        {"a": "c:C1", "b": "p:P1"}, {"a": "k:K1", "b": "p:P1"},
+                                        {"a": "k:K1", "b": "c:C2"}]
 
 
 def test_a_seed_with_no_links_reaches_only_itself():
     staged = _records(calls=[_call("K1", "a.csv", 1)])
     record, calls = _identity({}, {"K1": (None, None)})
-    edges = inc.record_links(staged["crm_cases"], staged["call_logs"], staged["works_orders"], [(record, calls)],
-                             NO_MEMBERSHIP)
-    found = inc.reach(edges, pd.Index(["k:K9"]))
-    assert list(found.calls) == ["K9"] and found.cases.empty
+    found = inc.reach(_links(staged, [(record, calls)]), _seeds(calls=["K9"]))
+    assert list(found.calls) == ["K9"] and found.cases.empty and found.people == 0
 
 
 def test_records_in_keeps_staging_order_and_identity_rows():

@@ -111,3 +111,16 @@ def test_every_column_type_reads_back_exactly(warehouse_url):
     assert back["x"].iloc[0] == 0.1 + 0.2 and pd.isna(back["x"].iloc[1]) and back["x"].iloc[2] == 1e-300
     assert back["seen_at"].tolist()[0] == pd.Timestamp("2026-03-29 00:30:00.123456") and pd.isna(back["seen_at"].iloc[1])
     assert [None if pd.isna(v) else pd.Timestamp(v).date() for v in back["day"]] == frame["day"].tolist()
+
+
+def test_replace_rows_deletes_by_the_given_columns_and_inserts(warehouse_url):
+    engine = io.create_engine(warehouse_url)
+    record = pd.DataFrame({"case_id": ["C1", "C2", "C3"], "person_id": ["P1", "P1", "P2"]})
+    with engine.begin() as conn:
+        io.create_tables(conn)
+        io.write_frame(conn, t.person_record, record)
+        io.replace_rows(conn, t.person_record, pd.DataFrame({"case_id": ["C2", "C3"]}),
+                        pd.DataFrame({"case_id": ["C3", "C4"], "person_id": ["P3", "P3"]}))
+    with engine.connect() as conn:
+        back = io.read_frame(conn, t.person_record).sort_values("case_id")
+    assert back.values.tolist() == [["C1", "P1"], ["C3", "P3"], ["C4", "P3"]]
