@@ -189,17 +189,17 @@ def read_frame(conn: Connection, table: sa.Table, *, schema: str | None = None,
     names = [c.name for c in table.columns]
     cols = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
     sql = f"SELECT {cols} FROM {quote(conn, table, schema)}" + (f" WHERE {where}" if where else "")
-    duck = is_duckdb(conn)
-    if duck:
+    native = True  # DuckDB's frames and Arrow's (COPY) hold None for a NULL text already
+    if is_duckdb(conn):
         df = conn.connection.driver_connection.execute(sql).df()
     elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         df = _copy_out(conn, sql, table)
     else:
-        df = pd.read_sql_query(sa.text(sql), conn)
+        df, native = pd.read_sql_query(sa.text(sql), conn), False
     df = df.reindex(columns=names)
     for col in table.columns:
         if isinstance(col.type, (sa.Text, sa.String)):
-            if not (duck and df[col.name].dtype == object):  # DuckDB's text columns hold None for NULL already
+            if not (native and df[col.name].dtype == object):
                 df[col.name] = df[col.name].astype(object).where(df[col.name].notna(), None)
         elif isinstance(col.type, sa.DateTime):
             df[col.name] = pd.to_datetime(df[col.name]).astype("datetime64[ns]")
