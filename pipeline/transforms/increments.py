@@ -35,7 +35,7 @@ from scipy.sparse.csgraph import connected_components
 
 from pipeline.transforms.measures import NONE_LABEL, as_declared
 from pipeline.transforms.periods import PERIOD_KEYS, local_dates, with_periods
-from pipeline.transforms.text import WHITESPACE_CLASS, squeeze_upper_arrow
+from pipeline.transforms.text import WHITESPACE_CLASS, arrow_strings, squeeze_upper_arrow
 from pipeline.warehouse.delta import TableDelta
 from pipeline.warehouse.tables import PUBLISHED_TABLES
 from pipeline.warehouse.tables import journey as journey_table
@@ -154,13 +154,6 @@ def changed_records(staged: Mapping[str, pd.DataFrame], files: pd.DataFrame,
                    for ids in found.values()])
 
 
-def _text(values: pd.Series | np.ndarray) -> pa.Array:
-    """Ids as Arrow strings (None as null): a night hashes and compares millions of ids,
-    and reading each str object once, then working on contiguous bytes, is what keeps
-    that fast."""
-    return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
-
-
 def _codes(texts: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
     """Each value of ``texts`` as its position among their distinct values (-1 for
     null), numbered in order of first appearance; and those values."""
@@ -174,14 +167,14 @@ def _moved(old: pd.DataFrame, new: pd.DataFrame, key: str, columns: list[str]) -
     ``key`` is unique on each side (the identity tables' primary key), so each old row
     is aligned with its new one by numbering both sides' keys together: an outer merge
     of every case and call leg took seconds."""
-    (new_codes, old_codes), values = _codes([_text(new[key]), _text(old[key])])
+    (new_codes, old_codes), values = _codes([arrow_strings(new[key]), arrow_strings(old[key])])
     row = np.full(len(values) + 1, -1, dtype=np.int64)  # each key's row in ``new`` (the last: a null key's)
     row[new_codes] = np.arange(len(new_codes))
     at = row[old_codes]  # each old key's row in ``new``, -1 if it went
     kept = at >= 0
     differs = np.zeros(int(kept.sum()), dtype=bool)
     for col in columns:
-        a, b = _text(old[col]).filter(pa.array(kept)), _text(new[col]).take(pa.array(at[kept]))
+        a, b = arrow_strings(old[col]).filter(pa.array(kept)), arrow_strings(new[col]).take(pa.array(at[kept]))
         same = pc.coalesce(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
         differs |= ~same.to_numpy(zero_copy_only=False)
     arrived = np.ones(len(new_codes), dtype=bool)
@@ -280,9 +273,10 @@ def _ref_edges(owners: np.ndarray, has: np.ndarray, keys: pa.Array, found: np.nd
     spaces are ignored. Linking to all of them keeps an ambiguous reference ambiguous
     when only part of the records is reassembled.
 
-    ``has``: the owners with a reference; ``keys``: their ``squeeze_upper_arrow``; ``found``: the
-    node whose id is each key; ``odd``: ``_odd_ids`` of the targets; ``row``: each
-    node's row among the targets (-1: not one). Edges come by owner, then target row."""
+    ``has``: the owners with a reference; ``keys``: their ``squeeze_upper_arrow``;
+    ``found``: the node whose id is each key; ``odd``: ``_odd_ids`` of the targets;
+    ``row``: each node's row among the targets (-1: not one). Edges come by owner, then
+    target row."""
     exact = np.flatnonzero((found >= 0) & (row[found] >= 0))
     maybe = np.flatnonzero(pc.is_in(keys, value_set=odd[1]).to_numpy(zero_copy_only=False))
     wanted = pd.DataFrame({"ref": maybe, "key": keys.take(pa.array(maybe, type=pa.int64())).to_numpy(
@@ -300,18 +294,19 @@ def link_graph(cases: pd.DataFrame, calls: pd.DataFrame, works_orders: pd.DataFr
     every identity map given: last night's and tonight's), call legs and their resolved
     cases, the references rules 2, 4 and 5 follow, and each record and the published
     journey it was in (``membership``: system, source_ref, journey_id)."""
-    system = pc.fill_null(pc.index_in(_text(membership["system"]), value_set=pa.array(list(SYSTEM_PREFIX))), -1)
+    text = arrow_strings
+    system = pc.fill_null(pc.index_in(text(membership["system"]), value_set=pa.array(list(SYSTEM_PREFIX))), -1)
     member_of = {kind: system.to_numpy() == i for i, kind in enumerate(SYSTEM_PREFIX.values())}
-    records = [_text(cases["case_id"]), _text(calls["call_id"]), _text(works_orders["work_order_id"])]
-    columns = [(CASE, records[0]), (CALL, records[1]), (WORKS, records[2]), (JOURNEY, _text(membership["journey_id"])),
-               *[(kind, _text(membership["source_ref"].to_numpy(dtype=object)[rows]))
+    records = [text(cases["case_id"]), text(calls["call_id"]), text(works_orders["work_order_id"])]
+    columns = [(CASE, records[0]), (CALL, records[1]), (WORKS, records[2]), (JOURNEY, text(membership["journey_id"])),
+               *[(kind, text(membership["source_ref"].to_numpy(dtype=object)[rows]))
                  for kind, rows in member_of.items()]]
     for person_record, attribution in identities:
-        columns += [(CASE, _text(person_record["case_id"])), (PERSON, _text(person_record["person_id"])),
-                    (CALL, _text(attribution["call_id"])), (PERSON, _text(attribution["person_id"])),
-                    (CASE, _text(attribution["resolved_case_id"]))]
-    refs = [(_text(cases["duplicate_of"]), CASE), (_text(calls["parent_call_id"]), CALL),
-            (_text(works_orders["case_ref"]), CASE), (_text(works_orders["parent_work_order_id"]), WORKS)]
+        columns += [(CASE, text(person_record["case_id"])), (PERSON, text(person_record["person_id"])),
+                    (CALL, text(attribution["call_id"])), (PERSON, text(attribution["person_id"])),
+                    (CASE, text(attribution["resolved_case_id"]))]
+    refs = [(text(cases["duplicate_of"]), CASE), (text(calls["parent_call_id"]), CALL),
+            (text(works_orders["case_ref"]), CASE), (text(works_orders["parent_work_order_id"]), WORKS)]
     has = [pc.is_valid(r).to_numpy(zero_copy_only=False) for r, _ in refs]
     keys = [squeeze_upper_arrow(pc.drop_null(r)) for r, _ in refs]
     ids, nodes, found = _number(columns, [(kind, k) for (_, kind), k in zip(refs, keys, strict=True)])
@@ -366,7 +361,7 @@ def reach(links: Links, seeds: Seeds) -> Reach:
     touched = np.zeros(n, dtype=bool)  # by component
     alone = {}
     for kind, ids in seeds.by_kind().items():
-        seed = pc.index_in(links.ids[kind], value_set=_text(ids))  # each node's place among the seeds
+        seed = pc.index_in(links.ids[kind], value_set=arrow_strings(ids))  # each node's place among the seeds
         touched[component[links.start(kind) + np.flatnonzero(pc.is_valid(seed).to_numpy(zero_copy_only=False))]] = True
         alone[kind] = ids[~np.isin(np.arange(len(ids)), pc.drop_null(seed).to_numpy())]
     hit = np.flatnonzero(touched[component])

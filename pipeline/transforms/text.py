@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,6 +21,12 @@ ASCII_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
 # The same, as a regex character class (Arrow's RE2 syntax).
 WHITESPACE_CLASS = "".join(f"\\x{ord(c):02x}" for c in ASCII_WHITESPACE)
 WHITESPACE_RUN = f"[{WHITESPACE_CLASS}]+"
+
+
+def arrow_strings(values: pd.Series | np.ndarray) -> pa.Array:
+    """Text values (``str`` or missing) as Arrow strings, missing as null: read once
+    into contiguous bytes, then hashed, compared and rewritten by Arrow kernels."""
+    return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
 
 
 def on_arrow(text: pa.Array, arrow: Callable[[pa.Array], pa.Array], python: Callable[[str], str]) -> pa.Array:
@@ -35,8 +42,7 @@ def on_arrow(text: pa.Array, arrow: Callable[[pa.Array], pa.Array], python: Call
 
 def over_series(values: pd.Series, fn: Callable[[pa.Array], pa.Array]) -> pd.Series:
     """``fn`` over a Series of ``str`` or missing values (None stays None)."""
-    text = pa.array(values.astype(object).where(values.notna(), None), type=pa.string())
-    return pd.Series(fn(text).to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+    return pd.Series(fn(arrow_strings(values)).to_numpy(zero_copy_only=False), index=values.index, dtype=object)
 
 
 def strip_arrow(text: pa.Array) -> pa.Array:
