@@ -100,7 +100,7 @@ def full_build_reason(last: LastPublication | None, as_of: pd.Timestamp, code_ve
 
 def read_publication(conn: Connection) -> dict[str, pd.DataFrame]:
     """The published build outputs, as the next splice starts from."""
-    return {name: io.read_frame(conn, t.PUBLISHED_TABLES[name]) for name in t.BUILD_OUTPUTS}
+    return io.read_frames(conn, {name: t.PUBLISHED_TABLES[name] for name in t.BUILD_OUTPUTS})
 
 
 def update_journeys(staged: dict[str, pd.DataFrame], published: dict[str, pd.DataFrame],

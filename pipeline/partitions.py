@@ -204,7 +204,7 @@ def plan_partitions(run_date: str | dt.date, partitions: int, *, config_file: st
             if dropped:
                 log.warning("dropped work schemas left by earlier partitioned runs: %s", ", ".join(dropped))
             _create_work_schema(conn, schema)
-        with runs.timed(timings, "plan: read staging", progress), ctx.engine.connect() as conn:
+        with runs.timed(timings, "plan: read staging", progress), io.snapshot(ctx.engine) as conn:
             staged = {s: incremental.staged_in_extract_order(io.read_frame(conn, _twin(t.staging_tables[s], schema)))
                       for s in SOURCES}
             previous = PreviousIdentity(person_record=io.read_frame(conn, t.person_record),
@@ -294,7 +294,7 @@ def build_partition(run_date: str | dt.date, run_id: str, partition: int, *, con
     schema = work_schema(run_id)
     start = time.perf_counter()
     try:
-        with ctx.engine.connect() as conn:
+        with io.snapshot(ctx.engine) as conn:
             staged = {s: staged_in_extract_order(io.read_frame(
                           conn, _twin(t.staging_tables[s], schema),
                           where=_in_partition(conn, schema, column, kind, partition)))
@@ -339,7 +339,7 @@ def finalise_partitions(run_date: str | dt.date, run_id: str, *, config_file: st
     secret_values: list[str] = []
     try:
         secret_values.append(read_secret(cfg.identity.hmac_secret_env, cfg.identity.hmac_secret_conn_id))
-        with runs.timed(timings, "finalise: read", progress), ctx.engine.connect() as conn:
+        with runs.timed(timings, "finalise: read", progress), io.snapshot(ctx.engine) as conn:
             steps = _read_steps(conn, schema)
             missing = [p for p in range(count) if _partition_step(p) not in steps]
             if missing:

@@ -28,7 +28,6 @@ from pipeline.warehouse import tables as t
 
 if TYPE_CHECKING:
     from pipeline import incremental
-    from pipeline.identity.pair_cache import LinkCache
     from pipeline.identity.resolve import PreviousIdentity
 
 log = logging.getLogger("pipeline")
@@ -209,6 +208,7 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
     untraceable, see ``full_build_reason``) rebuilds every journey and aggregate.
     """
     from pipeline import incremental
+    from pipeline.identity.pair_cache import LinkCache
     from pipeline.identity.resolve import PreviousIdentity, resolve_identity
     from pipeline.identity.stable_ids import same_secret
     from pipeline.transforms.measures import build_measures
@@ -224,25 +224,30 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
     try:
         secret = read_secret(cfg.identity.hmac_secret_env, cfg.identity.hmac_secret_conn_id)
         secret_values.append(secret)
-        with runs.timed(timings, "read staging", progress), ctx.engine.connect() as conn:
-            staged = {s: incremental.staged_in_extract_order(io.read_frame(conn, t.staging_tables[s]))
-                      for s in SOURCES}
-            last = incremental.last_publication(conn)
-            previous = PreviousIdentity(person_record=io.read_frame(conn, t.person_record),
-                                        person=io.read_frame(conn, t.person),
-                                        link_cache=_link_cache(conn, last, run_row["code_version"], full))
-            previous_attribution = io.read_frame(conn, t.call_attribution)
-            saved = _identity_tables(previous, previous_attribution)
-            inputs = io.read_frame(conn, t.source_load)
-            validation_rows = runs.source_validation_rows(io.read_frame(conn, t.source_validation), ctx.run_id)
-        full_reason = incremental.full_build_reason(last, ctx.as_of, run_row["code_version"], inputs, full,
-                                                    secret_changed=not same_secret(previous.person, secret))
-        run_row["mode"] = "full" if full_reason else "incremental"
-        if full_reason:
-            log.info("full build: %s", full_reason)
-        else:
-            with runs.timed(timings, "read publication", progress), ctx.engine.connect() as conn:
-                published = incremental.read_publication(conn)
+        with io.snapshot(ctx.engine) as conn:  # staging, identity and publication of one moment
+            with runs.timed(timings, "read staging", progress):
+                last = incremental.last_publication(conn)
+                cached = _reuse_link_cache(last, run_row["code_version"], full)
+                frames = io.read_frames(conn, {**t.staging_tables, **{name: getattr(t, name) for name in (
+                    "person_record", "person", "call_attribution", "source_load", "source_validation",
+                    *(("link_record", "link_pair") if cached else ()))}})
+                staged = {s: incremental.staged_in_extract_order(frames.pop(s)) for s in SOURCES}
+                previous = PreviousIdentity(
+                    person_record=frames["person_record"], person=frames["person"],
+                    link_cache=LinkCache(frames["link_record"], frames["link_pair"]) if cached else None)
+                previous_attribution = frames["call_attribution"]
+                saved = _identity_tables(previous, previous_attribution)
+                inputs = frames["source_load"]
+                validation_rows = runs.source_validation_rows(frames["source_validation"], ctx.run_id)
+                del frames
+            full_reason = incremental.full_build_reason(last, ctx.as_of, run_row["code_version"], inputs, full,
+                                                        secret_changed=not same_secret(previous.person, secret))
+            run_row["mode"] = "full" if full_reason else "incremental"
+            if full_reason:
+                log.info("full build: %s", full_reason)
+            else:
+                with runs.timed(timings, "read publication", progress):
+                    published = incremental.read_publication(conn)
         with runs.timed(timings, "identity", progress):
             ident = resolve_identity(staged["crm_cases"], staged["call_logs"], previous, cfg.identity,
                                      cfg.journeys, secret, ctx.run_id)
@@ -325,16 +330,11 @@ def _identity_tables(previous: PreviousIdentity, attribution: pd.DataFrame) -> d
             "link_record": None if cache is None else cache.record, "link_pair": None if cache is None else cache.pair}
 
 
-def _link_cache(conn: Connection, last: incremental.LastPublication | None, code_version: str,
-                full: bool) -> LinkCache | None:
-    """The last publication's pair cache (docs/identity.md), or None, so that identity
-    scores every pair, when a full build is asked for or the code changed since (new
-    code may score pairs differently)."""
-    from pipeline.identity.pair_cache import LinkCache
-
-    if full or last is None or last.code_version != code_version:
-        return None
-    return LinkCache(io.read_frame(conn, t.link_record), io.read_frame(conn, t.link_pair))
+def _reuse_link_cache(last: incremental.LastPublication | None, code_version: str, full: bool) -> bool:
+    """Whether to start from the last publication's pair cache (docs/identity.md). Not
+    when a full build is asked for or the code changed since (new code may score pairs
+    differently): identity then scores every pair."""
+    return not (full or last is None or last.code_version != code_version)
 
 
 # --------------------------------------------------------------------------- whole run

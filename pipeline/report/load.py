@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from pipeline.errors import PipelineError
-from pipeline.warehouse.io import create_engine, read_frame
+from pipeline.warehouse.io import create_engine, read_frames, snapshot
 from pipeline.warehouse.tables import PUBLISHED, PUBLISHED_TABLES, pipeline_run
 
 # Runs whose outputs replaced the published tables (see pipeline_run.status).
@@ -71,13 +71,13 @@ def read_published(warehouse_url: str, tables: list[str]) -> Published:
     wanted = list(dict.fromkeys([pipeline_run.name, *tables]))
     engine = create_engine(warehouse_url)
     try:
-        with engine.connect() as conn:
+        with snapshot(engine) as conn:  # the run row and its tables of one moment, even mid-publish
             missing = _missing_tables(conn, wanted)
             if missing:
                 raise NothingPublishedError(
                     f"{engine.url.render_as_string(hide_password=True)}: published tables {missing} do not exist "
                     "(create the warehouse with `journeys db init` and run `journeys run` first)")
-            frames = {name: read_frame(conn, PUBLISHED_TABLES[name]) for name in wanted}
+            frames = read_frames(conn, {name: PUBLISHED_TABLES[name] for name in wanted})
     finally:
         engine.dispose()
     run, later = latest_runs(frames[pipeline_run.name])

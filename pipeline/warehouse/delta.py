@@ -187,16 +187,18 @@ def _broken(conn: Connection, table: sa.Table, column: str, ref: sa.Table, schem
             whole: Mapping[str, bool]) -> int:
     """Rows after the swap whose ``column`` is not NULL and not a key of ``ref`` after
     the swap: looked for among the inserted rows and the kept rows pointing at a
-    deleted ``ref`` row. A key is in ``ref`` after the swap when it is inserted, or
-    published and not deleted (``ref`` has a one-column primary key)."""
+    deleted ``ref`` row that is not inserted again (most deleted keys are: an aging
+    journey is rewritten under its own id). A key is in ``ref`` after the swap when it
+    is inserted, or published and not deleted (``ref`` has a one-column primary key)."""
     prep = conn.dialect.identifier_preparer
     col, key = prep.quote(column), prep.quote(keys(ref)[0])
     candidates = f"SELECT {col} AS v FROM {quote(conn, table, schema)}"
-    deletion = quote(conn, deletion_table(ref, schema))
+    deletion, ref_twin = quote(conn, deletion_table(ref, schema)), quote(conn, ref, schema)
     if not whole[table.name]:
-        pointing = "" if whole[ref.name] else f" AND p.{col} IN (SELECT {key} FROM {deletion})"
+        gone = f"SELECT d.{key} FROM {deletion} d WHERE NOT EXISTS (SELECT 1 FROM {ref_twin} w WHERE w.{key} = d.{key})"
+        pointing = "" if whole[ref.name] else f" AND p.{col} IN ({gone})"
         candidates += f" UNION ALL SELECT p.{col} {_kept(conn, table, schema, 'p', False)}{pointing}"
-    inserted = f"EXISTS (SELECT 1 FROM {quote(conn, ref, schema)} i WHERE i.{key} = c.v)"
+    inserted = f"EXISTS (SELECT 1 FROM {ref_twin} i WHERE i.{key} = c.v)"
     kept = "FALSE" if whole[ref.name] else (f"(EXISTS (SELECT 1 FROM {quote(conn, ref)} k WHERE k.{key} = c.v) "
                                             f"AND NOT EXISTS (SELECT 1 FROM {deletion} x WHERE x.{key} = c.v))")
     return _scalar(conn, f"SELECT count(*) FROM ({candidates}) c WHERE c.v IS NOT NULL AND NOT {inserted} "
