@@ -228,9 +228,12 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
             with runs.timed(timings, "read staging", progress):
                 last = incremental.last_publication(conn)
                 cached = _reuse_link_cache(last, run_row["code_version"], full)
-                frames = io.read_frames(conn, {**t.staging_tables, **{name: getattr(t, name) for name in (
-                    "person_record", "person", "call_attribution", "source_load", "source_validation",
-                    *(("link_record", "link_pair") if cached else ()))}})
+                wanted = {**t.staging_tables, "person_record": t.person_record, "person": t.person,
+                          "call_attribution": t.call_attribution, "source_load": t.source_load,
+                          "source_validation": t.source_validation}
+                if cached:
+                    wanted.update(link_record=t.link_record, link_pair=t.link_pair)
+                frames = io.read_frames(conn, wanted)
                 staged = {s: incremental.staged_in_extract_order(frames.pop(s)) for s in SOURCES}
                 previous = PreviousIdentity(
                     person_record=frames["person_record"], person=frames["person"],

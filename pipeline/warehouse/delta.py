@@ -195,7 +195,8 @@ def _broken(conn: Connection, table: sa.Table, column: str, ref: sa.Table, schem
     candidates = f"SELECT {col} AS v FROM {quote(conn, table, schema)}"
     deletion, ref_twin = quote(conn, deletion_table(ref, schema)), quote(conn, ref, schema)
     if not whole[table.name]:
-        gone = f"SELECT d.{key} FROM {deletion} d WHERE NOT EXISTS (SELECT 1 FROM {ref_twin} w WHERE w.{key} = d.{key})"
+        gone = (f"SELECT d.{key} FROM {deletion} d "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {ref_twin} w WHERE w.{key} = d.{key})")
         pointing = "" if whole[ref.name] else f" AND p.{col} IN ({gone})"
         candidates += f" UNION ALL SELECT p.{col} {_kept(conn, table, schema, 'p', False)}{pointing}"
     inserted = f"EXISTS (SELECT 1 FROM {ref_twin} i WHERE i.{key} = c.v)"
