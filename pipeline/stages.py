@@ -28,7 +28,6 @@ from pipeline.warehouse import tables as t
 
 if TYPE_CHECKING:
     from pipeline import incremental
-    from pipeline.identity.resolve import PreviousIdentity
 
 log = logging.getLogger("pipeline")
 
@@ -239,7 +238,9 @@ def build(run_date: str | dt.date, *, config_file: str | Path | None = None,
                     person_record=frames["person_record"], person=frames["person"],
                     link_cache=LinkCache(frames["link_record"], frames["link_pair"]) if cached else None)
                 previous_attribution = frames["call_attribution"]
-                saved = _identity_tables(previous, previous_attribution)
+                # what the identity tables hold now (None: not read), so that publishing writes
+                # only the rows identity changed (runs.identity_saver)
+                saved = {name: frames.get(name) for name in runs.IDENTITY_TABLES}
                 inputs = frames["source_load"]
                 validation_rows = runs.source_validation_rows(frames["source_validation"], ctx.run_id)
                 del frames
@@ -323,14 +324,6 @@ def full_journeys(staged: dict[str, pd.DataFrame], person_record: pd.DataFrame, 
     journey = in_key_order(jr.journey.merge(person[["person_id", "person_key"]], how="left", on="person_id"))
     # jr's membership and contacts are not published: they are freed on return
     return journey, jr.journey_event, jr.proactive_works_orders, jr.report
-
-
-def _identity_tables(previous: PreviousIdentity, attribution: pd.DataFrame) -> dict[str, pd.DataFrame | None]:
-    """What the identity tables hold as the build starts (None: not read), so that
-    publishing writes only the rows identity changed (``runs.identity_saver``)."""
-    cache = previous.link_cache
-    return {"person_record": previous.person_record, "person": previous.person, "call_attribution": attribution,
-            "link_record": None if cache is None else cache.record, "link_pair": None if cache is None else cache.pair}
 
 
 def _reuse_link_cache(last: incremental.LastPublication | None, code_version: str, full: bool) -> bool:

@@ -87,10 +87,10 @@ def assign_person_ids(case_cluster: pd.DataFrame, previous_record: pd.DataFrame,
     previous_person = case_cluster["case_id"].map(previous_record.set_index("case_id")["person_id"])
     person_code, persons = pd.factorize(previous_person)
     seen = person_code >= 0
-    pair, shared = np.unique(cluster_code[seen].astype(np.int64) * len(persons) + person_code[seen],
-                             return_counts=True)
-    code = pair // max(len(persons), 1)
-    overlap = pd.DataFrame({"cluster_id": clusters[code], "person_id": persons[pair % max(len(persons), 1)],
+    width = max(len(persons), 1)  # a (cluster, person) pair as one integer
+    pair, shared = np.unique(cluster_code[seen].astype(np.int64) * width + person_code[seen], return_counts=True)
+    code = pair // width
+    overlap = pd.DataFrame({"cluster_id": clusters[code], "person_id": persons[pair % width],
                             "shared": shared, "first_case_id": first["first_case_id"].to_numpy()[code],
                             "code": code})
     claimed = _claim_previous_ids(overlap)
